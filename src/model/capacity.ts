@@ -1,0 +1,201 @@
+// The capacity model: pure arithmetic over one Snapshot, in the order of
+// shared/design/capacity-model.md ("The formulas") so note and code read side by side.
+// No clock, no network, no logging: every figure here is a function of its input.
+
+import type { MaxSurge, PlanSettings, PostgresFacts, ReplicaSample, Snapshot } from './snapshot.js';
+
+/** Derived figures for one snapshot whose PostgreSQL poll succeeded. */
+export interface Capacity {
+  /** A = M - S - R - V */
+  available: number;
+  reserved: { superuser: number; reserved: number; provider: number };
+  /** U: client backends, the monitor's own included. */
+  used: number;
+  /** Uc */
+  coder: number;
+  /** Uo = U - Uc */
+  other: number;
+  /** A - U */
+  headroom: number;
+  /** U / A */
+  utilization: number;
+  replicas: { observed: number; planned: number };
+  /** P: the largest known per-replica pool max (0 = unbounded). */
+  largestPoolMax: number;
+  unboundedPools: boolean;
+  budget: { steady: number; rollout: number };
+  budgetHeadroom: { steady: number; rollout: number };
+  /** Am = floor(A x (1 - m)) */
+  marginCapacity: number;
+  /** null when there is no replica to divide by. */
+  recommendedPoolMax: number | null;
+  maxSafeReplicas: number;
+  /** null when no replica could be scraped: nothing to compare with. */
+  unaccounted: number | null;
+}
+
+/** A = M - S - R - V: the slots an ordinary role can use. */
+export function available(pg: PostgresFacts): number {
+  return (
+    pg.maxConnections - pg.superuserReservedConnections - pg.reservedConnections - pg.providerReservedConnections
+  );
+}
+
+/** U: every client backend, all databases, the monitor's own connection included. */
+export function used(pg: PostgresFacts): number {
+  return pg.connections.reduce((sum, group) => sum + group.count, 0);
+}
+
+/** Uc: client backends attributed to Coder (role, database, optional application_name). */
+export function coderConnections(pg: PostgresFacts): number {
+  return pg.connections.reduce((sum, group) => sum + (group.owner === 'coder' ? group.count : 0), 0);
+}
+
+/**
+ * U / A. With no slot available at all, any use is infinite utilization: the alert on
+ * it must fire, not divide by zero into silence.
+ */
+export function utilization(usedConnections: number, availableConnections: number): number {
+  if (availableConnections > 0) return usedConnections / availableConnections;
+  return usedConnections > 0 ? Number.POSITIVE_INFINITY : 0;
+}
+
+/**
+ * N: Coder targets discovered this poll, up or not (a replica that cannot be scraped may
+ * still hold connections), or the live count in Coder's `replicas` table when that is larger.
+ */
+export function observedReplicas(snapshot: Snapshot): number {
+  const fromDb = snapshot.postgres?.liveReplicasFromDb ?? 0;
+  return Math.max(snapshot.replicas.length, fromDb);
+}
+
+/** Np = max(N, --coder.replicas). */
+export function plannedReplicas(observed: number, plan: PlanSettings): number {
+  return Math.max(observed, plan.plannedReplicas ?? 0);
+}
+
+/** Pi: the replica's last known pool max, else --coder.pool-max. 0 = unbounded. */
+export function replicaPoolMax(replica: ReplicaSample, plan: PlanSettings): number {
+  return replica.poolMax ?? plan.defaultPoolMax;
+}
+
+/** P: the largest known Pi; unbounded (0) dominates, since it has no largest. */
+export function largestPoolMax(replicas: ReplicaSample[], plan: PlanSettings): number {
+  if (replicas.length === 0) return plan.defaultPoolMax;
+  const maxima = replicas.map((replica) => replicaPoolMax(replica, plan));
+  return maxima.includes(0) ? 0 : Math.max(...maxima);
+}
+
+/** ceil(Np x surge) for a percentage; the count itself otherwise (Kubernetes rounds maxSurge up). */
+export function surgeReplicas(planned: number, surge: MaxSurge): number {
+  return surge.kind === 'count' ? surge.value : Math.ceil((planned * surge.value) / 100);
+}
+
+/** Per-replica cost in slots: pool max plus the connections outside the pool. Infinite when unbounded. */
+function replicaCost(poolMax: number, extra: number): number {
+  return poolMax === 0 ? Number.POSITIVE_INFINITY : poolMax + extra;
+}
+
+/** B = sum over observed replicas of (Pi + E) + (Np - N) x (P + E). */
+export function steadyBudget(snapshot: Snapshot, planned: number): number {
+  const { plan, replicas } = snapshot;
+  const scraped = replicas.reduce(
+    (sum, replica) => sum + replicaCost(replicaPoolMax(replica, plan), plan.extraConnections),
+    0,
+  );
+  const unseen = planned - replicas.length;
+  if (unseen <= 0) return scraped;
+  return scraped + unseen * replicaCost(largestPoolMax(replicas, plan), plan.extraConnections);
+}
+
+/** B + ceil(Np x surge) x (P + E): the pods a rolling update adds on top. */
+export function rolloutBudget(snapshot: Snapshot, steady: number, planned: number): number {
+  const extraPods = surgeReplicas(planned, snapshot.plan.maxSurge);
+  if (extraPods === 0) return steady;
+  return steady + extraPods * replicaCost(largestPoolMax(snapshot.replicas, snapshot.plan), snapshot.plan.extraConnections);
+}
+
+/** A - Uo - budget: negative = overcommitted. */
+export function budgetHeadroom(availableConnections: number, otherConnections: number, budget: number): number {
+  return availableConnections - otherConnections - budget;
+}
+
+/** Am = floor(A x (1 - m)). */
+export function marginCapacity(availableConnections: number, safetyMargin: number): number {
+  return Math.floor(availableConnections * (1 - safetyMargin));
+}
+
+/**
+ * floor((Am - Uo) / (Np + ceil(Np x surge))) - E: the largest per-replica max that fits a
+ * rollout with the margin kept. Never below 0: 0 says "no pool max fits", since a real
+ * pool max of 0 would mean unbounded. null without replicas to share the slots.
+ */
+export function recommendedPoolMax(
+  margin: number,
+  otherConnections: number,
+  planned: number,
+  plan: PlanSettings,
+): number | null {
+  const pods = planned + surgeReplicas(planned, plan.maxSurge);
+  if (pods === 0) return null;
+  return Math.max(0, Math.floor((margin - otherConnections) / pods) - plan.extraConnections);
+}
+
+/** floor((Am - Uo) / (P + E)) at today's pool max, steady. An unbounded pool makes it 0. */
+export function maxSafeReplicas(margin: number, otherConnections: number, poolMax: number, extra: number): number {
+  const cost = replicaCost(poolMax, extra);
+  if (!Number.isFinite(cost)) return 0;
+  return Math.max(0, Math.floor((margin - otherConnections) / cost));
+}
+
+/**
+ * Uc - sum over up replicas of (open + pubsub connected): Coder connections no scraped
+ * replica explains. null when no replica is up: there is nothing to explain them with.
+ */
+export function unaccountedConnections(coder: number, replicas: ReplicaSample[]): number | null {
+  const up = replicas.filter((replica) => replica.up);
+  if (up.length === 0) return null;
+  const explained = up.reduce((sum, replica) => sum + (replica.open ?? 0) + (replica.pubsubConnected ?? 0), 0);
+  return coder - explained;
+}
+
+/** Every figure of the model, or null when PostgreSQL was not polled: no guessing. */
+export function computeCapacity(snapshot: Snapshot): Capacity | null {
+  const pg = snapshot.postgres;
+  if (pg === null) return null;
+  const { plan } = snapshot;
+
+  const A = available(pg);
+  const U = used(pg);
+  const Uc = coderConnections(pg);
+  const Uo = U - Uc;
+  const N = observedReplicas(snapshot);
+  const Np = plannedReplicas(N, plan);
+  const P = largestPoolMax(snapshot.replicas, plan);
+  const steady = steadyBudget(snapshot, Np);
+  const rollout = rolloutBudget(snapshot, steady, Np);
+  const Am = marginCapacity(A, plan.safetyMargin);
+
+  return {
+    available: A,
+    reserved: {
+      superuser: pg.superuserReservedConnections,
+      reserved: pg.reservedConnections,
+      provider: pg.providerReservedConnections,
+    },
+    used: U,
+    coder: Uc,
+    other: Uo,
+    headroom: A - U,
+    utilization: utilization(U, A),
+    replicas: { observed: N, planned: Np },
+    largestPoolMax: P,
+    unboundedPools: !Number.isFinite(steady),
+    budget: { steady, rollout },
+    budgetHeadroom: { steady: budgetHeadroom(A, Uo, steady), rollout: budgetHeadroom(A, Uo, rollout) },
+    marginCapacity: Am,
+    recommendedPoolMax: recommendedPoolMax(Am, Uo, Np, plan),
+    maxSafeReplicas: maxSafeReplicas(Am, Uo, P, plan.extraConnections),
+    unaccounted: unaccountedConnections(Uc, snapshot.replicas),
+  };
+}

@@ -1,0 +1,112 @@
+// The one input of the capacity model: what the sources saw in one poll, plus the
+// planning settings the formulas need. Sources produce the parts; nothing here does I/O.
+
+/** Who a PostgreSQL client backend belongs to. */
+export type ConnectionOwner = 'coder' | 'other' | 'monitor';
+
+/** Client backends that share database, role, application, state and owner. */
+export interface ConnectionGroup {
+  database: string;
+  role: string;
+  application: string;
+  /** pg_stat_activity.state, or "unknown" where the monitor may not see it. */
+  state: string;
+  owner: ConnectionOwner;
+  count: number;
+}
+
+/** Facts about the role Coder connects as (pg_roles). */
+export interface CoderRoleFacts {
+  name: string;
+  superuser: boolean;
+  /** pg_roles.rolconnlimit; -1 = no limit. */
+  connectionLimit: number;
+  /** Member of pg_use_reserved_connections (PG 16+); false before 16. */
+  canUseReservedConnections: boolean;
+}
+
+/** Facts about Coder's database (pg_database). */
+export interface CoderDatabaseFacts {
+  name: string;
+  /** pg_database.datconnlimit; -1 = no limit. */
+  connectionLimit: number;
+}
+
+/** The monitor's own session: what an admin would otherwise collect by hand. */
+export interface MonitorSession {
+  user: string;
+  database: string;
+  port: number | null;
+  superuser: boolean;
+}
+
+/** What one successful PostgreSQL poll read. */
+export interface PostgresFacts {
+  serverVersion: string;
+  serverVersionNum: number;
+  /** M: max_connections. */
+  maxConnections: number;
+  /** S: superuser_reserved_connections. */
+  superuserReservedConnections: number;
+  /** R: reserved_connections (PG 16+; 0 before). */
+  reservedConnections: number;
+  /** V: slots the provider keeps (RDS setting, or --postgres.provider-reserved). */
+  providerReservedConnections: number;
+  /** Where V came from, for people reading the figures. */
+  providerReservedSource: 'configured' | 'rds.rds_superuser_reserved_connections' | 'none';
+  /** null when the role does not exist (a typo in --coder.role). */
+  coderRole: CoderRoleFacts | null;
+  /** null when the database does not exist. */
+  coderDatabase: CoderDatabaseFacts | null;
+  /** false without pg_read_all_stats: other roles' states are unknown. */
+  privilegesSufficient: boolean;
+  /** Client backends, aggregated in PostgreSQL. */
+  connections: ConnectionGroup[];
+  /** Live primary replicas in Coder's `replicas` table, when asked for. */
+  liveReplicasFromDb: number | null;
+  session: MonitorSession;
+}
+
+/** What one Coder replica's /metrics said (or last said). */
+export interface ReplicaSample {
+  /** The target, as an address (no credentials): e.g. http://10.0.0.7:2112/metrics. */
+  replica: string;
+  up: boolean;
+  /**
+   * go_sql_max_open_connections, from this scrape or the last one that succeeded:
+   * a replica that cannot be scraped still holds its pool. 0 = unbounded (Go's default).
+   * null = never scraped successfully.
+   */
+  poolMax: number | null;
+  /** The figures below are null when the replica is down: a down replica's pool is unknown. */
+  open: number | null;
+  inUse: number | null;
+  idle: number | null;
+  waitCount: number | null;
+  waitDurationSeconds: number | null;
+  /** coder_pubsub_connected: the LISTEN connection outside the pool (null when absent). */
+  pubsubConnected: number | null;
+}
+
+/** How many extra pods a rolling update may add: a count or a percentage of replicas. */
+export type MaxSurge = { kind: 'count'; value: number } | { kind: 'percent'; value: number };
+
+/** Planning inputs from configuration. */
+export interface PlanSettings {
+  /** --coder.replicas: a planned count (e.g. the HPA maximum); null = observed only. */
+  plannedReplicas: number | null;
+  /** --coder.pool-max: the pool max assumed where a replica never reported one. */
+  defaultPoolMax: number;
+  /** E: --coder.extra-connections, the pubsub listener. */
+  extraConnections: number;
+  maxSurge: MaxSurge;
+  /** m: --capacity.safety-margin. */
+  safetyMargin: number;
+}
+
+export interface Snapshot {
+  /** null when PostgreSQL could not be polled: no capacity figure is derived then. */
+  postgres: PostgresFacts | null;
+  replicas: ReplicaSample[];
+  plan: PlanSettings;
+}

@@ -1,0 +1,260 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { computeCapacity, surgeReplicas, type Capacity } from '../../src/model/capacity.js';
+import type { Snapshot } from '../../src/model/snapshot.js';
+import { group, plan, postgres, replica, snapshot } from '../support/snapshots.js';
+
+function capacityOf(input: Snapshot): Capacity {
+  const capacity = computeCapacity(input);
+  if (!capacity) throw new Error('expected a capacity');
+  return capacity;
+}
+
+describe('the capacity model on the reference scenario', () => {
+  // max_connections 60, three replicas at pool max 20 holding 5 + 1 each, 7 other, 1 monitor.
+  const capacity = capacityOf(snapshot());
+
+  it('counts 57 available slots: 60 less 3 for superusers', () => {
+    expect(capacity.available).toBe(57);
+  });
+
+  it('attributes 18 connections to Coder and 8 to others, the monitor included', () => {
+    expect(capacity.coder).toBe(18);
+    expect(capacity.other).toBe(8);
+    expect(capacity.used).toBe(26);
+  });
+
+  it('leaves 31 slots of live headroom at 46% utilization', () => {
+    expect(capacity.headroom).toBe(31);
+    expect(capacity.utilization).toBeCloseTo(26 / 57, 10);
+  });
+
+  it('budgets 63 connections steady and 84 during a rollout', () => {
+    expect(capacity.budget).toEqual({ steady: 63, rollout: 84 });
+  });
+
+  it('is overcommitted by 14 steady and 35 during a rollout', () => {
+    expect(capacity.budgetHeadroom).toEqual({ steady: -14, rollout: -35 });
+  });
+
+  it('recommends pool max 8 and at most 1 replica at today\'s pool max', () => {
+    expect(capacity.marginCapacity).toBe(45);
+    expect(capacity.recommendedPoolMax).toBe(8);
+    expect(capacity.maxSafeReplicas).toBe(1);
+  });
+
+  it('explains every Coder connection by the scraped replicas', () => {
+    expect(capacity.unaccounted).toBe(0);
+  });
+});
+
+describe('the capacity model, case by case', () => {
+  it('derives nothing while PostgreSQL is down', () => {
+    expect(computeCapacity(snapshot({ postgres: null }))).toBeNull();
+  });
+
+  it('subtracts reserved_connections and the provider reservation from what is available', () => {
+    const capacity = capacityOf(snapshot({ postgres: postgres({ reservedConnections: 2, providerReservedConnections: 2 }) }));
+    expect(capacity.available).toBe(53);
+  });
+
+  it('a replica that stops answering keeps its budget and its connections turn unaccounted', () => {
+    const hung = replica('c', { up: false, open: null, inUse: null, idle: null, pubsubConnected: null, poolMax: 20 });
+    const capacity = capacityOf(snapshot({ replicas: [replica('a'), replica('b'), hung] }));
+    expect(capacity.budget.steady).toBe(63);
+    expect(capacity.unaccounted).toBe(6);
+  });
+
+  it('a replica never scraped counts at --coder.pool-max', () => {
+    const unknown = replica('c', { up: false, poolMax: null, open: null, pubsubConnected: null });
+    const capacity = capacityOf(snapshot({ replicas: [replica('a'), replica('b'), unknown], plan: plan({ defaultPoolMax: 10 }) }));
+    expect(capacity.budget.steady).toBe(21 + 21 + 11);
+  });
+
+  it('planned replicas beyond those observed count at the largest known pool max', () => {
+    const capacity = capacityOf(snapshot({ plan: plan({ plannedReplicas: 5 }) }));
+    expect(capacity.replicas).toEqual({ observed: 3, planned: 5 });
+    expect(capacity.budget.steady).toBe(5 * 21);
+    // ceil(5 x 25%) = 2 surge pods
+    expect(capacity.budget.rollout).toBe(7 * 21);
+  });
+
+  it('a planned count below the observed one changes nothing', () => {
+    expect(capacityOf(snapshot({ plan: plan({ plannedReplicas: 1 }) })).replicas.planned).toBe(3);
+  });
+
+  it('counts live replicas from Coder\'s replicas table when that is the larger count', () => {
+    const capacity = capacityOf(snapshot({ postgres: postgres({ liveReplicasFromDb: 4 }), replicas: [replica('a')] }));
+    expect(capacity.replicas.observed).toBe(4);
+    expect(capacity.budget.steady).toBe(4 * 21);
+  });
+
+  it('an unbounded pool makes the budget infinite and its headroom -Inf', () => {
+    const capacity = capacityOf(snapshot({ replicas: [replica('a'), replica('b', { poolMax: 0 })] }));
+    expect(capacity.unboundedPools).toBe(true);
+    expect(capacity.budget.steady).toBe(Number.POSITIVE_INFINITY);
+    expect(capacity.budgetHeadroom.steady).toBe(Number.NEGATIVE_INFINITY);
+    expect(capacity.budgetHeadroom.rollout).toBe(Number.NEGATIVE_INFINITY);
+    expect(capacity.maxSafeReplicas).toBe(0);
+  });
+
+  it('a max surge given as a count adds that many pods', () => {
+    const capacity = capacityOf(snapshot({ plan: plan({ maxSurge: { kind: 'count', value: 2 } }) }));
+    expect(capacity.budget.rollout).toBe(63 + 2 * 21);
+  });
+
+  it('rounds a percentage max surge up, as Kubernetes does', () => {
+    expect(surgeReplicas(3, { kind: 'percent', value: 25 })).toBe(1);
+    expect(surgeReplicas(4, { kind: 'percent', value: 25 })).toBe(1);
+    expect(surgeReplicas(5, { kind: 'percent', value: 25 })).toBe(2);
+    expect(surgeReplicas(0, { kind: 'percent', value: 25 })).toBe(0);
+  });
+
+  it('recommends 0 when no pool max fits and nothing when there is no replica', () => {
+    const crowded = postgres({ connections: [group('other', 50)] });
+    expect(capacityOf(snapshot({ postgres: crowded })).recommendedPoolMax).toBe(0);
+    expect(capacityOf(snapshot({ replicas: [] })).recommendedPoolMax).toBeNull();
+  });
+
+  it('reports utilization as infinite when no slot is available but some are used', () => {
+    const capacity = capacityOf(snapshot({ postgres: postgres({ maxConnections: 3 }) }));
+    expect(capacity.available).toBe(0);
+    expect(capacity.utilization).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('leaves unaccounted unknown when no replica could be scraped', () => {
+    const down = replica('a', { up: false, open: null, pubsubConnected: null });
+    expect(capacityOf(snapshot({ replicas: [down] })).unaccounted).toBeNull();
+  });
+});
+
+// ---- property tests: the identities hold for any input ----
+
+const replicaArb = fc.record({
+  replica: fc.string(),
+  up: fc.boolean(),
+  poolMax: fc.option(fc.integer({ min: 0, max: 500 }), { nil: null }),
+  open: fc.option(fc.integer({ min: 0, max: 500 }), { nil: null }),
+  inUse: fc.constant(null),
+  idle: fc.constant(null),
+  waitCount: fc.constant(null),
+  waitDurationSeconds: fc.constant(null),
+  pubsubConnected: fc.option(fc.integer({ min: 0, max: 1 }), { nil: null }),
+});
+
+const snapshotArb = fc
+  .record({
+    maxConnections: fc.integer({ min: 0, max: 10_000 }),
+    superuserReserved: fc.integer({ min: 0, max: 50 }),
+    reserved: fc.integer({ min: 0, max: 50 }),
+    provider: fc.integer({ min: 0, max: 20 }),
+    coder: fc.integer({ min: 0, max: 5000 }),
+    other: fc.integer({ min: 0, max: 5000 }),
+    replicas: fc.array(replicaArb, { maxLength: 20 }),
+    plannedReplicas: fc.option(fc.integer({ min: 0, max: 100 }), { nil: null }),
+    defaultPoolMax: fc.integer({ min: 0, max: 200 }),
+    extra: fc.integer({ min: 0, max: 3 }),
+    surge: fc.oneof(
+      fc.record({ kind: fc.constant('percent' as const), value: fc.integer({ min: 0, max: 100 }) }),
+      fc.record({ kind: fc.constant('count' as const), value: fc.integer({ min: 0, max: 10 }) }),
+    ),
+    margin: fc.double({ min: 0, max: 0.95, noNaN: true }),
+  })
+  .map(
+    (input): Snapshot => ({
+      postgres: postgres({
+        maxConnections: input.maxConnections,
+        superuserReservedConnections: input.superuserReserved,
+        reservedConnections: input.reserved,
+        providerReservedConnections: input.provider,
+        connections: [group('coder', input.coder), group('other', input.other), group('monitor', 1)],
+      }),
+      replicas: input.replicas,
+      plan: plan({
+        plannedReplicas: input.plannedReplicas,
+        defaultPoolMax: input.defaultPoolMax,
+        extraConnections: input.extra,
+        maxSurge: input.surge,
+        safetyMargin: input.margin,
+      }),
+    }),
+  );
+
+describe('the capacity model for any snapshot', () => {
+  it('keeps used = coder + other and headroom = available - used', () => {
+    fc.assert(
+      fc.property(snapshotArb, (input) => {
+        const c = capacityOf(input);
+        expect(c.used).toBe(c.coder + c.other);
+        expect(c.headroom).toBe(c.available - c.used);
+      }),
+    );
+  });
+
+  it('never lets the rollout budget be smaller than the steady budget', () => {
+    fc.assert(
+      fc.property(snapshotArb, (input) => {
+        const c = capacityOf(input);
+        expect(c.budget.rollout).toBeGreaterThanOrEqual(c.budget.steady);
+        expect(c.budgetHeadroom.rollout).toBeLessThanOrEqual(c.budgetHeadroom.steady);
+      }),
+    );
+  });
+
+  it('keeps budget headroom = available - other - budget in both phases', () => {
+    fc.assert(
+      fc.property(snapshotArb, (input) => {
+        const c = capacityOf(input);
+        if (Number.isFinite(c.budget.steady)) expect(c.budgetHeadroom.steady).toBe(c.available - c.other - c.budget.steady);
+        else expect(c.budgetHeadroom.steady).toBe(Number.NEGATIVE_INFINITY);
+      }),
+    );
+  });
+
+  it('plans at least as many replicas as it observes', () => {
+    fc.assert(
+      fc.property(snapshotArb, (input) => {
+        const c = capacityOf(input);
+        expect(c.replicas.planned).toBeGreaterThanOrEqual(c.replicas.observed);
+        expect(c.replicas.observed).toBeGreaterThanOrEqual(input.replicas.length);
+      }),
+    );
+  });
+
+  it('recommends a pool max whose rollout fits within the margin whenever one is recommended', () => {
+    fc.assert(
+      fc.property(snapshotArb, (input) => {
+        const c = capacityOf(input);
+        if (c.recommendedPoolMax === null || c.recommendedPoolMax === 0) return;
+        const pods = c.replicas.planned + surgeReplicas(c.replicas.planned, input.plan.maxSurge);
+        expect(pods * (c.recommendedPoolMax + input.plan.extraConnections)).toBeLessThanOrEqual(c.marginCapacity - c.other);
+        // and one more per replica would not fit
+        expect(pods * (c.recommendedPoolMax + 1 + input.plan.extraConnections)).toBeGreaterThan(c.marginCapacity - c.other);
+      }),
+    );
+  });
+
+  it('says max safe replicas fit at the largest pool max, and one more would not', () => {
+    fc.assert(
+      fc.property(snapshotArb, (input) => {
+        const c = capacityOf(input);
+        if (c.largestPoolMax === 0) {
+          expect(c.maxSafeReplicas).toBe(0);
+          return;
+        }
+        const cost = c.largestPoolMax + input.plan.extraConnections;
+        if (c.maxSafeReplicas > 0) expect(c.maxSafeReplicas * cost).toBeLessThanOrEqual(c.marginCapacity - c.other);
+        expect((c.maxSafeReplicas + 1) * cost).toBeGreaterThan(c.marginCapacity - c.other);
+      }),
+    );
+  });
+
+  it('is marked unbounded exactly when the budget is infinite', () => {
+    fc.assert(
+      fc.property(snapshotArb, (input) => {
+        const c = capacityOf(input);
+        expect(c.unboundedPools).toBe(!Number.isFinite(c.budget.steady));
+      }),
+    );
+  });
+});
