@@ -1,0 +1,405 @@
+// Every setting, declared once: flag, environment variables, default, help text and
+// validation side by side. `--help` is generated from this table, errors are collected
+// and reported together, and nothing else in the program reads process.env or argv.
+
+import { validateDetailed } from 'node-cron';
+import { z } from 'zod';
+import type { MaxSurge } from './model/snapshot.js';
+import { parseTargets, type TargetSpec } from './sources/targets.js';
+
+export interface PostgresConnectionSettings {
+  /** Full connection URL (may hold a password: never log it, see redact.ts). */
+  url: string | null;
+  /** libpq's PG* variables, used when no URL is given. */
+  host: string | null;
+  port: number | null;
+  user: string | null;
+  database: string | null;
+  password: string | null;
+  passwordFile: string | null;
+}
+
+export interface Config {
+  postgres: PostgresConnectionSettings & {
+    /** 'auto' = rds.rds_superuser_reserved_connections when present, else 0. */
+    providerReserved: number | 'auto';
+  };
+  coder: {
+    targets: TargetSpec[];
+    poolMax: number;
+    extraConnections: number;
+    replicas: number | null;
+    maxSurge: MaxSurge;
+    role: string;
+    database: string;
+    applicationName: string | null;
+    replicasFromDb: boolean;
+  };
+  capacity: { safetyMargin: number };
+  poll: { schedule: string; timeoutMs: number };
+  web: { host: string; port: number };
+  log: { level: LogLevel };
+}
+
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof logLevels)[number];
+
+// ---- value parsers (each throws a message that names the expected form) ----
+
+const nonNegativeInt = z.coerce
+  .number({ message: 'expected a whole number' })
+  .int('expected a whole number')
+  .min(0, 'must be 0 or more');
+
+const duration = z.string().transform((text, ctx) => {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text.trim());
+  if (!match) {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500ms, 5s or 1m' });
+    return z.NEVER;
+  }
+  const factor = { ms: 1, s: 1000, m: 60_000 }[match[2] as 'ms' | 's' | 'm'];
+  const ms = Number(match[1]) * factor;
+  if (ms <= 0) {
+    ctx.addIssue({ code: 'custom', message: 'must be longer than 0' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const maxSurge = z.string().transform((text, ctx): MaxSurge => {
+  const match = /^(\d+)(%?)$/.exec(text.trim());
+  if (!match) {
+    ctx.addIssue({ code: 'custom', message: 'expected a count (2) or a percentage (25%), as Kubernetes maxSurge' });
+    return z.NEVER;
+  }
+  return match[2] === '%' ? { kind: 'percent', value: Number(match[1]) } : { kind: 'count', value: Number(match[1]) };
+});
+
+const cronSchedule = z.string().superRefine((text, ctx) => {
+  const result = validateDetailed(text);
+  if (!result.valid) {
+    const why = result.errors.map((error) => `${error.field}: ${error.message}`).join('; ');
+    ctx.addIssue({ code: 'custom', message: `not a valid cron expression (${why || 'unparseable'})` });
+  }
+});
+
+const listenAddress = z.string().transform((text, ctx) => {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text.trim());
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: 'expected [host]:port, e.g. :9816 or 127.0.0.1:9816' });
+    return z.NEVER;
+  }
+  return { host: match[1] ?? match[2] ?? '', port };
+});
+
+const postgresUrl = z.string().superRefine((text, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'not a URL; expected postgres://user:password@host:5432/database' });
+    return;
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    ctx.addIssue({ code: 'custom', message: `scheme must be postgres:// or postgresql://, not ${url.protocol}//` });
+  }
+});
+
+const booleanFlag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
+
+// ---- the settings table ----
+
+interface Setting {
+  flag: string;
+  /** Environment variables, first present wins. */
+  env?: string[];
+  /** Shown in --help; undefined = no default. */
+  defaultText: string;
+  default?: string;
+  help: string;
+  /** A flag that takes no value. */
+  boolean?: boolean;
+  /** Whether a secret could be in the value: --help and errors never echo it. */
+  secret?: boolean;
+  schema: z.ZodType;
+}
+
+export const settings = [
+  {
+    flag: 'postgres.url',
+    env: ['CODER_PG_CONNECTION_URL'],
+    defaultText: "libpq's PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE",
+    help: "PostgreSQL connection URL. Coder's own variable, so a sidecar can share Coder's secret.",
+    secret: true,
+    schema: postgresUrl.optional(),
+  },
+  {
+    flag: 'postgres.password-file',
+    env: ['DB_PASSWORD_PATH'],
+    defaultText: 'none',
+    help: "File holding the password (the Helm chart's noPasswordEnv mode). Read at each connect, so a rotated Secret applies without restart.",
+    schema: z.string().min(1).optional(),
+  },
+  {
+    flag: 'postgres.provider-reserved',
+    defaultText: 'auto',
+    default: 'auto',
+    help: 'Slots the provider keeps for itself (Azure Flexible Server: 15). auto = rds.rds_superuser_reserved_connections when PostgreSQL has it, else 0.',
+    schema: z.union([z.literal('auto'), nonNegativeInt]),
+  },
+  {
+    flag: 'coder.targets',
+    env: ['CAPACITY_CODER_TARGETS'],
+    defaultText: 'none',
+    help: "Comma-separated Coder Prometheus endpoints (CODER_PROMETHEUS_ADDRESS, port 2112). dns+http://host:port/path resolves the name's A/AAAA records each poll, one target per address (a headless Service).",
+    schema: z.string().optional(),
+  },
+  {
+    flag: 'coder.pool-max',
+    env: ['CODER_PG_CONN_MAX_OPEN', 'CODER_MAX_DB_CONNECTIONS'],
+    defaultText: '10',
+    default: '10',
+    help: "Each replica's pool max, assumed until a replica reports go_sql_max_open_connections (and for planned replicas).",
+    schema: nonNegativeInt,
+  },
+  {
+    flag: 'coder.extra-connections',
+    defaultText: '1',
+    default: '1',
+    help: 'Connections each replica holds outside its pool (the pubsub LISTEN connection).',
+    schema: nonNegativeInt,
+  },
+  {
+    flag: 'coder.replicas',
+    env: ['CAPACITY_CODER_REPLICAS'],
+    defaultText: 'observed',
+    help: 'Planned replica count (e.g. the HPA maximum). The budget uses the larger of this and the observed count.',
+    schema: nonNegativeInt.optional(),
+  },
+  {
+    flag: 'coder.max-surge',
+    defaultText: '25%',
+    default: '25%',
+    help: "Extra pods during a rolling update: a count or a percentage (Kubernetes' default is 25%, rounded up).",
+    schema: maxSurge,
+  },
+  {
+    flag: 'coder.role',
+    defaultText: 'the user of --postgres.url',
+    help: "PostgreSQL role Coder connects as: its backends count as Coder's.",
+    schema: z.string().min(1).optional(),
+  },
+  {
+    flag: 'coder.database',
+    defaultText: 'the database of --postgres.url',
+    help: "Coder's database: backends of Coder's role in it count as Coder's.",
+    schema: z.string().min(1).optional(),
+  },
+  {
+    flag: 'coder.application-name',
+    defaultText: 'none',
+    help: "Also require this application_name for Coder's backends (Coder sets none; add one to CODER_PG_CONNECTION_URL to tell several deployments apart).",
+    schema: z.string().min(1).optional(),
+  },
+  {
+    flag: 'coder.replicas-from-db',
+    defaultText: 'false',
+    default: 'false',
+    boolean: true,
+    help: "Also count live replicas from Coder's replicas table (heartbeat within 15 s); the larger count wins. For sidecars, which scrape only their own replica.",
+    schema: booleanFlag,
+  },
+  {
+    flag: 'capacity.safety-margin',
+    defaultText: '0.2',
+    default: '0.2',
+    help: 'Share of the available slots to keep spare (Coder recommends about 20%).',
+    schema: z.coerce.number({ message: 'expected a number' }).min(0, 'must be 0 or more').max(0.95, 'must be 0.95 or less'),
+  },
+  {
+    flag: 'poll.schedule',
+    defaultText: '*/15 * * * * *',
+    default: '*/15 * * * * *',
+    help: 'When to poll, as a node-cron expression with a seconds field.',
+    schema: cronSchedule,
+  },
+  {
+    flag: 'poll.timeout',
+    defaultText: '5s',
+    default: '5s',
+    help: 'Time limit for each source per poll (PostgreSQL statement timeout and each Coder scrape).',
+    schema: duration,
+  },
+  {
+    flag: 'web.listen-address',
+    defaultText: ':9816',
+    default: ':9816',
+    help: 'Address for /metrics, /healthz, /readyz and /api/v1/capacity.',
+    schema: listenAddress,
+  },
+  {
+    flag: 'log.level',
+    defaultText: 'info',
+    default: 'info',
+    help: `Log level: ${logLevels.join(', ')}.`,
+    schema: z.enum(logLevels),
+  },
+] as const satisfies readonly Setting[];
+
+/** Bad configuration: every problem at once, so one fix-and-retry suffices. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}\nRun with --help for every setting.`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type Environment = Record<string, string | undefined>;
+
+/** Splits argv into --flag values; unknown flags and missing values are problems, not crashes. */
+function readFlags(args: string[], known: readonly Setting[], problems: string[]): Map<string, string | boolean> {
+  const values = new Map<string, string | boolean>();
+  const byFlag = new Map(known.map((setting) => [setting.flag, setting]));
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    const match = /^--([^=]+)(?:=(.*))?$/s.exec(arg);
+    if (!match) {
+      problems.push(`unexpected argument "${arg}"`);
+      continue;
+    }
+    const name = match[1] as string;
+    const setting = byFlag.get(name);
+    if (!setting) {
+      problems.push(`unknown flag --${name}`);
+      // Its value, if any, is part of the same mistake: one problem, not two.
+      if (match[2] === undefined && i + 1 < args.length && !(args[i + 1] as string).startsWith('--')) i++;
+      continue;
+    }
+    if (match[2] !== undefined) {
+      values.set(name, match[2]);
+    } else if (setting.boolean) {
+      values.set(name, true);
+    } else if (i + 1 < args.length && !(args[i + 1] as string).startsWith('--')) {
+      values.set(name, args[++i] as string);
+    } else {
+      problems.push(`--${name} needs a value`);
+    }
+  }
+  return values;
+}
+
+/** The raw value of each setting: flag, else the first environment variable set, else the default. */
+function rawValues(flags: Map<string, string | boolean>, env: Environment): Map<string, { value: unknown; from: string }> {
+  const raw = new Map<string, { value: unknown; from: string }>();
+  for (const setting of settings as readonly Setting[]) {
+    if (flags.has(setting.flag)) {
+      raw.set(setting.flag, { value: flags.get(setting.flag), from: `--${setting.flag}` });
+      continue;
+    }
+    const envName = setting.env?.find((name) => env[name] !== undefined && env[name] !== '');
+    if (envName) {
+      raw.set(setting.flag, { value: env[envName], from: envName });
+    } else if (setting.default !== undefined) {
+      raw.set(setting.flag, { value: setting.default, from: 'default' });
+    }
+  }
+  return raw;
+}
+
+/** Parses flags and environment into a Config, or throws ConfigError listing every problem. */
+export function parseConfig(args: string[], env: Environment): Config {
+  const problems: string[] = [];
+  const flags = readFlags(args, settings, problems);
+  const raw = rawValues(flags, env);
+  const parsed = new Map<string, unknown>();
+
+  for (const setting of settings as readonly Setting[]) {
+    const input = raw.get(setting.flag);
+    const result = setting.schema.safeParse(input?.value);
+    if (result.success) {
+      parsed.set(setting.flag, result.data);
+      continue;
+    }
+    const shown = setting.secret ? '(value hidden)' : JSON.stringify(input?.value);
+    const where = input ? `${input.from}=${shown}` : `--${setting.flag}`;
+    for (const issue of result.error.issues) problems.push(`${where}: ${issue.message}`);
+  }
+
+  const get = <T>(flag: (typeof settings)[number]['flag']) => parsed.get(flag) as T;
+
+  let targets: TargetSpec[] = [];
+  const targetText = get<string | undefined>('coder.targets');
+  if (targetText !== undefined) {
+    const result = parseTargets(targetText);
+    problems.push(...result.problems.map((problem) => `--coder.targets: ${problem}`));
+    targets = result.targets;
+  }
+
+  const connection = connectionSettings(get<string | undefined>('postgres.url'), env, get('postgres.password-file'));
+  const role = get<string | undefined>('coder.role') ?? connection.user;
+  const database = get<string | undefined>('coder.database') ?? connection.database ?? role;
+  // An invalid URL is already a problem; do not add its consequences as more.
+  const urlValid = parsed.has('postgres.url');
+  if (!role && urlValid) problems.push("--coder.role: cannot tell Coder's role; give --postgres.url with a user, PGUSER, or --coder.role");
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const listen = get<{ host: string; port: number }>('web.listen-address');
+  return {
+    postgres: { ...connection, providerReserved: get('postgres.provider-reserved') },
+    coder: {
+      targets,
+      poolMax: get('coder.pool-max'),
+      extraConnections: get('coder.extra-connections'),
+      replicas: get<number | undefined>('coder.replicas') ?? null,
+      maxSurge: get('coder.max-surge'),
+      role: role as string,
+      database: database as string,
+      applicationName: get<string | undefined>('coder.application-name') ?? null,
+      replicasFromDb: get('coder.replicas-from-db'),
+    },
+    capacity: { safetyMargin: get('capacity.safety-margin') },
+    poll: { schedule: get('poll.schedule'), timeoutMs: get('poll.timeout') },
+    web: listen,
+    log: { level: get('log.level') },
+  };
+}
+
+/** The URL's parts, or libpq's PG* variables when there is no URL. */
+function connectionSettings(url: string | undefined, env: Environment, passwordFile: string | undefined): PostgresConnectionSettings {
+  if (url !== undefined) {
+    const parsed = new URL(url);
+    return {
+      url,
+      host: parsed.hostname || null,
+      port: parsed.port ? Number(parsed.port) : null,
+      user: parsed.username ? decodeURIComponent(parsed.username) : null,
+      database: parsed.pathname.length > 1 ? decodeURIComponent(parsed.pathname.slice(1)) : null,
+      password: parsed.password ? decodeURIComponent(parsed.password) : null,
+      passwordFile: passwordFile ?? null,
+    };
+  }
+  return {
+    url: null,
+    host: env.PGHOST ?? null,
+    port: env.PGPORT ? Number(env.PGPORT) : null,
+    user: env.PGUSER ?? null,
+    database: env.PGDATABASE ?? null,
+    password: env.PGPASSWORD ?? null,
+    passwordFile: passwordFile ?? null,
+  };
+}
+
+/** --help text, generated from the table above. */
+export function settingsHelp(): string {
+  const lines: string[] = [];
+  for (const setting of settings as readonly Setting[]) {
+    const flag = setting.boolean ? `--${setting.flag}` : `--${setting.flag} VALUE`;
+    lines.push(`  ${flag}`);
+    lines.push(`      ${setting.help}`);
+    const env = setting.env ? `  env: ${setting.env.join(', then ')}` : '';
+    lines.push(`      default: ${setting.defaultText}${env}`);
+  }
+  return lines.join('\n');
+}

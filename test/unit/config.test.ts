@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig, settingsHelp } from '../../src/config.js';
+
+const url = 'postgres://coder:s3cret@db.internal:5432/coder?sslmode=disable';
+
+function problemsOf(args: string[], env: Record<string, string> = {}): string[] {
+  try {
+    parseConfig(args, env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  it('applies the documented defaults', () => {
+    const config = parseConfig(['--postgres.url', url], {});
+    expect(config.coder.poolMax).toBe(10);
+    expect(config.coder.extraConnections).toBe(1);
+    expect(config.coder.replicas).toBeNull();
+    expect(config.coder.maxSurge).toEqual({ kind: 'percent', value: 25 });
+    expect(config.coder.replicasFromDb).toBe(false);
+    expect(config.capacity.safetyMargin).toBe(0.2);
+    expect(config.poll).toEqual({ schedule: '*/15 * * * * *', timeoutMs: 5000 });
+    expect(config.web).toEqual({ host: '', port: 9816 });
+    expect(config.log.level).toBe('info');
+    expect(config.postgres.providerReserved).toBe('auto');
+  });
+
+  it("takes Coder's role and database from the connection URL", () => {
+    const config = parseConfig(['--postgres.url', url], {});
+    expect(config.coder.role).toBe('coder');
+    expect(config.coder.database).toBe('coder');
+    expect(config.postgres.host).toBe('db.internal');
+    expect(config.postgres.port).toBe(5432);
+  });
+
+  it("reads Coder's own environment variables, so a sidecar shares Coder's settings", () => {
+    const config = parseConfig([], {
+      CODER_PG_CONNECTION_URL: url,
+      CODER_PG_CONN_MAX_OPEN: '15',
+      CAPACITY_CODER_TARGETS: 'http://10.0.0.7:2112/metrics,dns+http://coder-metrics.coder.svc:2112/metrics',
+      CAPACITY_CODER_REPLICAS: '6',
+      DB_PASSWORD_PATH: '/run/secrets/db-password',
+    });
+    expect(config.coder.poolMax).toBe(15);
+    expect(config.coder.replicas).toBe(6);
+    expect(config.postgres.passwordFile).toBe('/run/secrets/db-password');
+    expect(config.coder.targets).toEqual([
+      { kind: 'static', url: 'http://10.0.0.7:2112/metrics' },
+      { kind: 'dns', protocol: 'http:', hostname: 'coder-metrics.coder.svc', port: 2112, path: '/metrics', text: 'dns+http://coder-metrics.coder.svc:2112/metrics' },
+    ]);
+  });
+
+  it('falls back to CODER_MAX_DB_CONNECTIONS (Coder v1) for the pool max', () => {
+    expect(parseConfig([], { CODER_PG_CONNECTION_URL: url, CODER_MAX_DB_CONNECTIONS: '30' }).coder.poolMax).toBe(30);
+    expect(parseConfig([], { CODER_PG_CONNECTION_URL: url, CODER_PG_CONN_MAX_OPEN: '12', CODER_MAX_DB_CONNECTIONS: '30' }).coder.poolMax).toBe(12);
+  });
+
+  it('lets a flag win over its environment variable', () => {
+    expect(parseConfig(['--coder.pool-max=20'], { CODER_PG_CONNECTION_URL: url, CODER_PG_CONN_MAX_OPEN: '15' }).coder.poolMax).toBe(20);
+  });
+
+  it("uses libpq's PG* variables when there is no URL", () => {
+    const config = parseConfig([], { PGHOST: 'db', PGPORT: '6432', PGUSER: 'coder', PGDATABASE: 'coderdb', PGPASSWORD: 'pw' });
+    expect(config.postgres).toMatchObject({ url: null, host: 'db', port: 6432, user: 'coder', database: 'coderdb', password: 'pw' });
+    expect(config.coder).toMatchObject({ role: 'coder', database: 'coderdb' });
+  });
+
+  it('accepts a max surge as a count and a boolean flag without a value', () => {
+    const config = parseConfig(['--postgres.url', url, '--coder.max-surge', '2', '--coder.replicas-from-db'], {});
+    expect(config.coder.maxSurge).toEqual({ kind: 'count', value: 2 });
+    expect(config.coder.replicasFromDb).toBe(true);
+  });
+
+  it('parses the listen address with and without a host', () => {
+    expect(parseConfig(['--postgres.url', url, '--web.listen-address', '127.0.0.1:9000'], {}).web).toEqual({ host: '127.0.0.1', port: 9000 });
+    expect(parseConfig(['--postgres.url', url, '--web.listen-address', '[::1]:9000'], {}).web).toEqual({ host: '::1', port: 9000 });
+  });
+
+  it('lists every problem at once', () => {
+    const problems = problemsOf([
+      '--postgres.url',
+      'mysql://x@y/z',
+      '--coder.pool-max',
+      'ten',
+      '--coder.max-surge',
+      '25 percent',
+      '--capacity.safety-margin',
+      '2',
+      '--poll.schedule',
+      'every minute',
+      '--poll.timeout',
+      '5',
+      '--web.listen-address',
+      'localhost',
+      '--coder.targets',
+      'ftp://x,dns+http://svc/metrics',
+      '--log.level',
+      'loud',
+      '--no.such-flag',
+      '1',
+    ]);
+    expect(problems).toHaveLength(11);
+    expect(problems.join('\n')).toMatch(/--coder.pool-max="ten": expected a whole number/);
+    expect(problems.join('\n')).toMatch(/needs an explicit port/);
+    expect(problems.join('\n')).toMatch(/unknown flag --no.such-flag/);
+  });
+
+  it('never echoes the connection URL, which may hold a password', () => {
+    const problems = problemsOf(['--postgres.url', 'http://coder:topsecret@db/coder']);
+    expect(problems.join('\n')).not.toContain('topsecret');
+    expect(problems.join('\n')).toContain('(value hidden)');
+  });
+
+  it("says how to name Coder's role when nothing tells it", () => {
+    expect(problemsOf([], {})).toEqual([expect.stringMatching(/cannot tell Coder's role/)]);
+  });
+
+  it('documents every flag with its environment variable and default in --help', () => {
+    const help = settingsHelp();
+    expect(help).toContain('--postgres.url VALUE');
+    expect(help).toContain('env: CODER_PG_CONN_MAX_OPEN, then CODER_MAX_DB_CONNECTIONS');
+    expect(help).toContain('default: */15 * * * * *');
+    expect(help).toContain('--coder.replicas-from-db\n');
+  });
+});
