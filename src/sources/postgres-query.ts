@@ -1,0 +1,144 @@
+// The one statement a PostgreSQL poll runs, and the parsing of its one row.
+// Aggregation happens in PostgreSQL: however many backends there are, a bounded number
+// of grouped rows crosses the wire (as one JSON array), in one round trip.
+
+import type { ConnectionGroup, ConnectionOwner, PostgresFacts } from '../model/snapshot.js';
+
+/** Settings read from pg_settings; absent ones (reserved_connections before 16, rds.* off RDS) stay absent. */
+const settingNames = [
+  'max_connections',
+  'superuser_reserved_connections',
+  'reserved_connections',
+  'rds.rds_superuser_reserved_connections',
+  'server_version',
+  'server_version_num',
+];
+
+/** Coder's `replicas` table: alive when the heartbeat (every 5 s) is under 15 s old. */
+const liveReplicasSubquery = `(SELECT count(*) FROM replicas WHERE "primary" AND updated_at > now() - interval '15 seconds')`;
+
+/**
+ * $1 Coder's role, $2 Coder's database, $3 optional application_name, $4 setting names.
+ *
+ * Counted: client backends. Without pg_read_all_stats, other roles' rows show NULL
+ * backend_type and state but keep usename, so those rows count too (as state "unknown").
+ * PG 18's io workers and all background processes have no usename and are left out.
+ */
+export function pollStatement(withLiveReplicas: boolean): string {
+  return `
+SELECT
+  (SELECT json_object_agg(name, setting) FROM pg_settings WHERE name = ANY($4::text[])) AS settings,
+  (SELECT row_to_json(r) FROM (
+     SELECT rolname, rolsuper, rolconnlimit,
+            coalesce(pg_has_role(oid, to_regrole('pg_use_reserved_connections'), 'MEMBER'), false) AS can_use_reserved
+     FROM pg_roles WHERE rolname = $1) r) AS coder_role,
+  (SELECT row_to_json(d) FROM (SELECT datname, datconnlimit FROM pg_database WHERE datname = $2) d) AS coder_database,
+  (pg_has_role(current_user, 'pg_read_all_stats', 'USAGE')) AS privileged,
+  current_user AS session_user_name,
+  current_database() AS session_database,
+  inet_server_port() AS session_port,
+  (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS session_superuser,
+  ${withLiveReplicas ? liveReplicasSubquery : 'NULL::bigint'} AS live_replicas,
+  (SELECT coalesce(json_agg(g), '[]'::json) FROM (
+     SELECT coalesce(datname, '') AS database, coalesce(usename, '') AS role,
+            coalesce(application_name, '') AS application, coalesce(state, 'unknown') AS state,
+            owner, count(*) AS count
+     FROM (
+       SELECT datname, usename, application_name, state,
+              CASE WHEN pid = pg_backend_pid() THEN 'monitor'
+                   WHEN usename = $1 AND datname = $2 AND ($3::text IS NULL OR application_name = $3) THEN 'coder'
+                   ELSE 'other' END AS owner
+       FROM pg_stat_activity
+       WHERE backend_type = 'client backend' OR (backend_type IS NULL AND usename IS NOT NULL)
+     ) a
+     GROUP BY 1, 2, 3, 4, 5) g) AS connections`;
+}
+
+export function pollParameters(role: string, database: string, applicationName: string | null): unknown[] {
+  return [role, database, applicationName, settingNames];
+}
+
+export interface PollRow {
+  settings: Record<string, string> | null;
+  coder_role: { rolname: string; rolsuper: boolean; rolconnlimit: number; can_use_reserved: boolean } | null;
+  coder_database: { datname: string; datconnlimit: number } | null;
+  privileged: boolean | null;
+  session_user_name: string;
+  session_database: string;
+  session_port: number | null;
+  session_superuser: boolean | null;
+  live_replicas: string | number | null;
+  connections: { database: string; role: string; application: string; state: string; owner: ConnectionOwner; count: number }[];
+}
+
+/** Applications beyond this many distinct names fold into OTHER_APPLICATION: a label must stay bounded. */
+export const MAX_APPLICATIONS = 10;
+export const OTHER_APPLICATION = '(other)';
+
+/** Keeps the busiest applications' names and folds the rest, merging the groups that then coincide. */
+export function foldApplications(groups: ConnectionGroup[], keep = MAX_APPLICATIONS): ConnectionGroup[] {
+  const totals = new Map<string, number>();
+  for (const group of groups) totals.set(group.application, (totals.get(group.application) ?? 0) + group.count);
+  if (totals.size <= keep) return groups;
+  const kept = new Set(
+    [...totals.entries()]
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .slice(0, keep)
+      .map(([name]) => name),
+  );
+  const merged = new Map<string, ConnectionGroup>();
+  for (const group of groups) {
+    const application = kept.has(group.application) ? group.application : OTHER_APPLICATION;
+    const key = JSON.stringify([group.database, group.role, application, group.state, group.owner]);
+    const existing = merged.get(key);
+    if (existing) existing.count += group.count;
+    else merged.set(key, { ...group, application });
+  }
+  return [...merged.values()];
+}
+
+function intSetting(settings: Record<string, string>, name: string): number | null {
+  const value = settings[name];
+  return value === undefined ? null : Number.parseInt(value, 10);
+}
+
+/** Turns the poll row into PostgresFacts; providerReserved 'auto' reads the RDS setting when present. */
+export function parsePollRow(row: PollRow, providerReserved: number | 'auto'): PostgresFacts {
+  const settings = row.settings ?? {};
+  const rds = intSetting(settings, 'rds.rds_superuser_reserved_connections');
+  const provider =
+    providerReserved !== 'auto'
+      ? { value: providerReserved, source: 'configured' as const }
+      : rds !== null
+        ? { value: rds, source: 'rds.rds_superuser_reserved_connections' as const }
+        : { value: 0, source: 'none' as const };
+
+  return {
+    serverVersion: settings.server_version ?? 'unknown',
+    serverVersionNum: intSetting(settings, 'server_version_num') ?? 0,
+    maxConnections: intSetting(settings, 'max_connections') ?? 0,
+    superuserReservedConnections: intSetting(settings, 'superuser_reserved_connections') ?? 0,
+    reservedConnections: intSetting(settings, 'reserved_connections') ?? 0,
+    providerReservedConnections: provider.value,
+    providerReservedSource: provider.source,
+    coderRole: row.coder_role && {
+      name: row.coder_role.rolname,
+      superuser: row.coder_role.rolsuper,
+      connectionLimit: row.coder_role.rolconnlimit,
+      canUseReservedConnections: row.coder_role.can_use_reserved,
+    },
+    coderDatabase: row.coder_database && {
+      name: row.coder_database.datname,
+      connectionLimit: row.coder_database.datconnlimit,
+    },
+    privilegesSufficient: row.privileged === true || row.session_superuser === true,
+    connections: foldApplications(row.connections.map((group) => ({ ...group, count: Number(group.count) }))),
+    liveReplicasFromDb: row.live_replicas === null ? null : Number(row.live_replicas),
+    session: {
+      user: row.session_user_name,
+      database: row.session_database,
+      port: row.session_port,
+      superuser: row.session_superuser === true,
+    },
+  };
+}

@@ -1,0 +1,224 @@
+// The PostgreSQL source: one persistent connection, one statement per poll.
+//
+// One persistent connection: a monitor that opened a new one per poll would fail exactly
+// when the slots run out, the moment it matters most. When the connection is lost it is
+// re-opened at a poll, with capped exponential backoff between attempts.
+
+import { readFile } from 'node:fs/promises';
+import pg from 'pg';
+import type { PostgresConnectionSettings } from '../config.js';
+import type { Logger } from '../log.js';
+import type { PostgresFacts } from '../model/snapshot.js';
+import { redactSecrets } from '../redact.js';
+import { parsePollRow, pollParameters, pollStatement, type PollRow } from './postgres-query.js';
+
+export const MONITOR_APPLICATION_NAME = 'coder-pg-capacity';
+
+export interface PostgresSourceOptions {
+  connection: PostgresConnectionSettings;
+  providerReserved: number | 'auto';
+  coderRole: string;
+  coderDatabase: string;
+  coderApplicationName: string | null;
+  replicasFromDb: boolean;
+  timeoutMs: number;
+  logger: Logger;
+  /** Backoff bounds between reconnect attempts; the cap stays under the default poll interval. */
+  backoff?: { initialMs: number; maxMs: number };
+}
+
+export type PostgresPoll =
+  | { ok: true; facts: PostgresFacts; roundTripSeconds: number }
+  | { ok: false; error: string; code: string | null };
+
+/** A failure, with what failed and what to check, ready to log and to show. */
+export class PostgresSourceError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | null,
+  ) {
+    super(message);
+    this.name = 'PostgresSourceError';
+  }
+}
+
+export class PostgresSource {
+  private client: pg.Client | null = null;
+  private failures = 0;
+  private nextAttemptAt = 0;
+  private lastError: PostgresSourceError | null = null;
+  private liveReplicasQueryable = false;
+  private warnedPasswordWhitespace = false;
+  private readonly secrets: (string | null)[] = [];
+  private readonly backoff: { initialMs: number; maxMs: number };
+
+  constructor(private readonly options: PostgresSourceOptions) {
+    this.backoff = options.backoff ?? { initialMs: 500, maxMs: 10_000 };
+    this.secrets.push(options.connection.password);
+  }
+
+  /** Where we connect, for messages: never with credentials. */
+  get address(): string {
+    const { host, port } = this.options.connection;
+    return `${host ?? 'localhost'}:${port ?? 5432}`;
+  }
+
+  /** Runs the poll statement; every failure is returned as data. */
+  async poll(now: number = Date.now()): Promise<PostgresPoll> {
+    try {
+      const client = await this.connected(now);
+      const started = performance.now();
+      const result = await client.query<PollRow>({
+        text: pollStatement(this.liveReplicasQueryable),
+        values: pollParameters(this.options.coderRole, this.options.coderDatabase, this.options.coderApplicationName),
+      });
+      const roundTripSeconds = (performance.now() - started) / 1000;
+      const row = result.rows[0];
+      if (!row) throw new PostgresSourceError('the poll statement returned no row', null);
+      return { ok: true, facts: parsePollRow(row, this.options.providerReserved), roundTripSeconds };
+    } catch (error) {
+      const failure = this.describe(error);
+      // After a failed statement the session state is unknown (a client-side timeout may
+      // leave a query running): start clean at the next poll.
+      await this.drop();
+      return { ok: false, error: failure.message, code: failure.code };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.drop();
+  }
+
+  private async connected(now: number): Promise<pg.Client> {
+    if (this.client) return this.client;
+    if (now < this.nextAttemptAt && this.lastError) throw this.lastError;
+    try {
+      const client = new pg.Client(await this.clientConfig());
+      client.on('error', () => {
+        // The server went away between polls (restart, pg_terminate_backend): the next
+        // poll reconnects. Listening here keeps the error from crashing the process.
+        if (this.client === client) this.client = null;
+      });
+      await client.connect();
+      this.liveReplicasQueryable = this.options.replicasFromDb && (await this.hasReplicasTable(client));
+      this.client = client;
+      this.failures = 0;
+      this.lastError = null;
+      return client;
+    } catch (error) {
+      this.failures++;
+      const delay = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** (this.failures - 1));
+      this.nextAttemptAt = now + delay;
+      this.lastError = this.describe(error);
+      throw this.lastError;
+    }
+  }
+
+  private async hasReplicasTable(client: pg.Client): Promise<boolean> {
+    const result = await client.query<{ found: boolean; readable: boolean | null; role: string }>(
+      `SELECT to_regclass('replicas') IS NOT NULL AS found,
+              CASE WHEN to_regclass('replicas') IS NOT NULL THEN has_table_privilege('replicas', 'SELECT') END AS readable,
+              current_user AS role`,
+    );
+    const row = result.rows[0];
+    if (!row?.found) {
+      this.options.logger.warn(
+        { database: this.options.coderDatabase },
+        "--coder.replicas-from-db: no table \"replicas\" in the monitor's database; connect the monitor to Coder's database (Enterprise Coder keeps live replicas there). Counting scraped replicas only.",
+      );
+      return false;
+    }
+    if (!row.readable) {
+      this.options.logger.warn(
+        { role: row.role },
+        `--coder.replicas-from-db: the monitor may not read Coder's replicas table. Fix: GRANT SELECT ON replicas TO "${row.role}"; counting scraped replicas only until then.`,
+      );
+      return false;
+    }
+    return true;
+  }
+
+  private async clientConfig(): Promise<pg.ClientConfig> {
+    const { connection, timeoutMs } = this.options;
+    const password = connection.passwordFile ? await this.readPasswordFile(connection.passwordFile) : connection.password;
+    const base: pg.ClientConfig = connection.url
+      ? { connectionString: withPassword(connection.url, password) }
+      : {
+          host: connection.host ?? undefined,
+          port: connection.port ?? undefined,
+          user: connection.user ?? undefined,
+          database: connection.database ?? undefined,
+          password: password ?? undefined,
+        };
+    return {
+      ...base,
+      application_name: MONITOR_APPLICATION_NAME,
+      connectionTimeoutMillis: timeoutMs,
+      statement_timeout: timeoutMs,
+      // A client-side bound too: a statement timeout cannot fire if the network is gone.
+      query_timeout: timeoutMs + 1000,
+      keepAlive: true,
+    };
+  }
+
+  /** Read at every connect so a rotated Secret takes effect without a restart. */
+  private async readPasswordFile(path: string): Promise<string> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      throw new PostgresSourceError(
+        `cannot read the password file ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): check --postgres.password-file / DB_PASSWORD_PATH and the Secret's mount`,
+        'password_file',
+      );
+    }
+    const password = text.replace(/\s+$/, '');
+    if (password !== text && !this.warnedPasswordWhitespace) {
+      this.warnedPasswordWhitespace = true;
+      this.options.logger.warn(
+        { file: path },
+        'the password file ends in whitespace (often a newline from `echo`); it was trimmed. Create the Secret with `printf` or `kubectl create secret --from-literal` to avoid surprises',
+      );
+    }
+    if (!this.secrets.includes(password)) this.secrets.push(password);
+    return password;
+  }
+
+  private async drop(): Promise<void> {
+    const client = this.client;
+    this.client = null;
+    if (client) await client.end().catch(() => undefined);
+  }
+
+  /** Turns any failure into a message naming the input and the next step. */
+  private describe(error: unknown): PostgresSourceError {
+    if (error instanceof PostgresSourceError) return error;
+    const err = error as Error & { code?: string };
+    const code = err.code ?? null;
+    const raw = redactSecrets(err.message ?? String(error), this.secrets);
+    const at = `PostgreSQL at ${this.address}`;
+    const hints: Record<string, string> = {
+      ECONNREFUSED: `cannot reach ${at} (ECONNREFUSED): is it running, and is --postgres.url right?`,
+      ENOTFOUND: `cannot resolve the host of ${at} (ENOTFOUND): check --postgres.url`,
+      ETIMEDOUT: `connecting to ${at} timed out: check the network path and --poll.timeout`,
+      '28P01': `${at} refused the password for user ${this.options.connection.user ?? '(default)'} (28P01): check the URL's password or --postgres.password-file`,
+      '28000': `${at} refused the connection (28000 ${raw}): check pg_hba.conf for this client`,
+      '53300': `${at} has no free slot for the monitor (53300 too_many_connections): on PostgreSQL 16+ set reserved_connections >= 1 and GRANT pg_use_reserved_connections TO the monitor's role; otherwise free slots`,
+      '57014': `the poll statement on ${at} exceeded --poll.timeout (57014 statement timeout)`,
+      '3D000': `${at}: the database does not exist (3D000): check the database in --postgres.url`,
+      '57P01': `${at} terminated the monitor's connection (57P01 admin shutdown); reconnecting at the next poll`,
+    };
+    if (code && hints[code]) return new PostgresSourceError(hints[code] as string, code);
+    if (/timeout/i.test(raw)) return new PostgresSourceError(`${at}: ${raw} (bounded by --poll.timeout)`, 'timeout');
+    if (/Connection terminated/i.test(raw)) return new PostgresSourceError(`${at}: connection lost (${raw}); reconnecting at the next poll`, 'connection_lost');
+    return new PostgresSourceError(`${at}: ${raw}`, code);
+  }
+}
+
+/** pg lets a URL's (absent) password override an explicit one, so the file's password goes into the URL. */
+function withPassword(url: string, password: string | null): string {
+  if (password === null) return url;
+  const parsed = new URL(url);
+  parsed.password = encodeURIComponent(password);
+  return parsed.toString();
+}
