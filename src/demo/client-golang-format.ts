@@ -1,0 +1,116 @@
+// The text client_golang's registry serves for Go's database/sql pool statistics
+// (collectors.NewDBStatsCollector) and for coderd's pubsub gauge: what a stand-in
+// replica serves and what tests build expositions from.
+
+/** The numbers of Go's sql.DBStats, as client_golang's DBStatsCollector exports them. */
+export interface DbStats {
+  /** go_sql_max_open_connections; 0 means unlimited in Go. */
+  maxOpen: number;
+  open: number;
+  inUse: number;
+  /** Defaults to open - inUse, as Go computes it. */
+  idle?: number;
+  waitCount?: number;
+  waitDurationSeconds?: number;
+  maxIdleClosed?: number;
+  maxIdleTimeClosed?: number;
+  maxLifetimeClosed?: number;
+  /** The db_name label; coderd registers the collector with "". */
+  dbName?: string;
+}
+
+interface DbStatsFamily {
+  name: string;
+  type: 'gauge' | 'counter';
+  help: string;
+  value: (s: Required<DbStats>) => number;
+}
+
+// Exact names, types and HELP texts of client_golang's collectors.NewDBStatsCollector.
+// Sorted by name because client_golang's Gather() sorts families: a scraper may not rely
+// on any order, but it should see the one coderd really serves.
+const DB_STATS_FAMILIES: readonly DbStatsFamily[] = sortByName([
+  { name: 'go_sql_max_open_connections', type: 'gauge', help: 'Maximum number of open connections to the database.', value: (s) => s.maxOpen },
+  { name: 'go_sql_open_connections', type: 'gauge', help: 'The number of established connections both in use and idle.', value: (s) => s.open },
+  { name: 'go_sql_in_use_connections', type: 'gauge', help: 'The number of connections currently in use.', value: (s) => s.inUse },
+  { name: 'go_sql_idle_connections', type: 'gauge', help: 'The number of idle connections.', value: (s) => s.idle },
+  { name: 'go_sql_wait_count_total', type: 'counter', help: 'The total number of connections waited for.', value: (s) => s.waitCount },
+  { name: 'go_sql_wait_duration_seconds_total', type: 'counter', help: 'The total time blocked waiting for a new connection.', value: (s) => s.waitDurationSeconds },
+  { name: 'go_sql_max_idle_closed_total', type: 'counter', help: 'The total number of connections closed due to SetMaxIdleConns.', value: (s) => s.maxIdleClosed },
+  { name: 'go_sql_max_idle_time_closed_total', type: 'counter', help: 'The total number of connections closed due to SetConnMaxIdleTime.', value: (s) => s.maxIdleTimeClosed },
+  { name: 'go_sql_max_lifetime_closed_total', type: 'counter', help: 'The total number of connections closed due to SetConnMaxLifetime.', value: (s) => s.maxLifetimeClosed },
+]);
+
+function sortByName(families: DbStatsFamily[]): DbStatsFamily[] {
+  // Byte order, as Go's sort of strings.
+  return families.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** The go_sql_* families as a client_golang registry prints them. */
+export function formatDbStats(stats: DbStats): string {
+  const full = withDefaults(stats);
+  const label = `{db_name="${escapeLabelValue(full.dbName)}"}`;
+  return DB_STATS_FAMILIES.map(
+    (f) => `# HELP ${f.name} ${f.help}\n# TYPE ${f.name} ${f.type}\n${f.name}${label} ${formatGoFloat(f.value(full))}\n`,
+  ).join('');
+}
+
+/** coderd's pubsub gauge (HELP text from coderd/database/pubsub). */
+export function formatPubsubConnected(connected: boolean): string {
+  return (
+    '# HELP coder_pubsub_connected Whether we are connected (1) or not connected (0) to postgres\n' +
+    '# TYPE coder_pubsub_connected gauge\n' +
+    `coder_pubsub_connected ${connected ? 1 : 0}\n`
+  );
+}
+
+/**
+ * Per-workspace series of the kind that make a real coderd exposition many MB, so a
+ * scraper must stream past them to reach go_sql_*.
+ */
+export function formatFillerSeries(count: number): string {
+  if (count <= 0) return '';
+  const lines = ['# HELP coderd_agents_up The number of active agents per workspace.', '# TYPE coderd_agents_up gauge'];
+  for (let i = 0; i < count; i++) {
+    lines.push(`coderd_agents_up{template_name="t",username="u${i}",workspace_name="w${i}"} 1`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * A number as Go's expfmt writes it: strconv 'g' with shortest precision, which switches
+ * to an exponent from 1e+06 on (so 1000000 reads "1e+06", not "1000000").
+ */
+export function formatGoFloat(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  if (value === 0) return '0'; // Go's writeFloat prints -0 as 0 too
+  const [mantissa, exponentText] = value.toExponential().split('e') as [string, string];
+  const exponent = Number(exponentText);
+  if (exponent < -4 || exponent >= 6) {
+    const sign = exponent < 0 ? '-' : '+';
+    return `${mantissa}e${sign}${String(Math.abs(exponent)).padStart(2, '0')}`;
+  }
+  // Between 1e-4 and 1e+6 JavaScript's shortest decimal form is Go's too.
+  return String(value);
+}
+
+export function withDefaults(stats: DbStats): Required<DbStats> {
+  return {
+    maxOpen: stats.maxOpen,
+    open: stats.open,
+    inUse: stats.inUse,
+    idle: stats.idle ?? stats.open - stats.inUse,
+    waitCount: stats.waitCount ?? 0,
+    waitDurationSeconds: stats.waitDurationSeconds ?? 0,
+    maxIdleClosed: stats.maxIdleClosed ?? 0,
+    maxIdleTimeClosed: stats.maxIdleTimeClosed ?? 0,
+    maxLifetimeClosed: stats.maxLifetimeClosed ?? 0,
+    dbName: stats.dbName ?? '',
+  };
+}
+
+function escapeLabelValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}

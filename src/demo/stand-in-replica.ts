@@ -1,0 +1,288 @@
+// A stand-in for one coderd replica, for `coder-pg-capacity demo` and for tests: it holds
+// real PostgreSQL connections the way coderd does (a database/sql pool plus one LISTEN
+// connection for pubsub) and serves the Prometheus text coderd's /metrics shows for them.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import zlib from 'node:zlib';
+import pg from 'pg';
+import { formatDbStats, formatFillerSeries, formatPubsubConnected, withDefaults, type DbStats } from './client-golang-format.js';
+
+export { formatDbStats, formatFillerSeries, formatGoFloat, formatPubsubConnected, type DbStats } from './client-golang-format.js';
+
+export interface StandInReplicaOptions {
+  connectionString: string;
+  /** What the replica reports as go_sql_max_open_connections (CODER_PG_CONN_MAX_OPEN). */
+  poolMax: number;
+  /** Pooled connections to hold at start. */
+  open: number;
+  /** How many of the open connections the metrics show as in use (default 0). */
+  inUse?: number;
+  /** HTTP port; 0 (default) = any free port. */
+  port?: number;
+  host?: string;
+  /** Per-workspace-like series served before the go_sql families (default 0). */
+  fillerSeries?: number;
+  /**
+   * application_name of every connection; default 'coderd-stand-in' so tests can count
+   * them. Real Coder sets none: pass '' to behave like it.
+   */
+  applicationName?: string;
+}
+
+export interface StandInReplica {
+  /** http://HOST:PORT/metrics */
+  url: string;
+  /** Grows or shrinks the pooled connections; rejects when PostgreSQL refuses one. */
+  setOpen(n: number): Promise<void>;
+  setInUse(n: number): void;
+  /**
+   * When true, requests are accepted and never answered (a stuck replica); requests
+   * already hanging stay so until the client gives up or close().
+   */
+  setHang(hang: boolean): void;
+  /** Bumps go_sql_wait_count_total and go_sql_wait_duration_seconds_total. */
+  addWait(count: number, seconds: number): void;
+  /** What /metrics would show now. */
+  stats(): Required<DbStats> & { pubsubConnected: boolean };
+  /** Ends every connection and the HTTP server. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_APPLICATION_NAME = 'coderd-stand-in';
+/** The channel coderd's pubsub LISTENs on. */
+export const PUBSUB_CHANNEL = 'coder_pubsub';
+
+export async function startStandInReplica(opts: StandInReplicaOptions): Promise<StandInReplica> {
+  assertCount('open', opts.open);
+  assertCount('poolMax', opts.poolMax);
+  const replica = new Replica(opts);
+  try {
+    await replica.connectListener();
+    await replica.setOpen(opts.open);
+    await replica.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
+  } catch (error) {
+    await replica.close();
+    throw error;
+  }
+  return replica;
+}
+
+class Replica implements StandInReplica {
+  url = '';
+  readonly #opts: StandInReplicaOptions;
+  readonly #applicationName: string;
+  readonly #pool: pg.Client[] = [];
+  readonly #filler: string;
+  readonly #server: http.Server;
+  readonly #hung = new Set<http.ServerResponse>();
+  #listener: pg.Client | undefined;
+  #pubsubConnected = false;
+  #inUse: number;
+  #hang = false;
+  #closed = false;
+  #waitCount = 0;
+  #waitDurationSeconds = 0;
+  // setOpen calls run one after another, so two overlapping calls cannot both decide to
+  // grow from the same count.
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(opts: StandInReplicaOptions) {
+    this.#opts = opts;
+    this.#applicationName = opts.applicationName ?? DEFAULT_APPLICATION_NAME;
+    this.#inUse = opts.inUse ?? 0;
+    // Built once: thousands of series that never change are not worth rebuilding per scrape.
+    this.#filler = formatFillerSeries(opts.fillerSeries ?? 0);
+    this.#server = http.createServer((req, res) => this.#answer(req, res));
+  }
+
+  async connectListener(): Promise<void> {
+    const client = await this.#connect('pubsub listener');
+    // Like lib/pq's listener, coderd's one connection outside the pool.
+    await client.query(`LISTEN ${PUBSUB_CHANNEL}`);
+    this.#listener = client;
+    this.#pubsubConnected = true;
+    // No reconnect: a terminated listener stays down, which is what tests of
+    // coder_pubsub_connected 0 need.
+    client.on('end', () => {
+      this.#pubsubConnected = false;
+    });
+  }
+
+  async listen(port: number, host: string): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = this.#server.address() as AddressInfo;
+    const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    this.url = `http://${shownHost}:${address.port}/metrics`;
+  }
+
+  setOpen(n: number): Promise<void> {
+    const run = this.#queue.then(() => this.#resize(n));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  setInUse(n: number): void {
+    assertCount('inUse', n);
+    this.#inUse = n;
+  }
+
+  setHang(hang: boolean): void {
+    this.#hang = hang;
+  }
+
+  addWait(count: number, seconds: number): void {
+    this.#waitCount += count;
+    this.#waitDurationSeconds += seconds;
+  }
+
+  stats(): Required<DbStats> & { pubsubConnected: boolean } {
+    const open = this.#pool.length;
+    const inUse = Math.min(this.#inUse, open);
+    return {
+      ...withDefaults({
+        maxOpen: this.#opts.poolMax,
+        open,
+        inUse,
+        waitCount: this.#waitCount,
+        waitDurationSeconds: this.#waitDurationSeconds,
+      }),
+      pubsubConnected: this.#pubsubConnected,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const res of this.#hung) res.destroy();
+    this.#hung.clear();
+    const serverClosed = this.#server.listening
+      ? new Promise<void>((resolve) => this.#server.close(() => resolve()))
+      : Promise.resolve();
+    this.#server.closeAllConnections();
+    await this.#queue;
+    const clients = this.#pool.splice(0);
+    if (this.#listener) clients.push(this.#listener);
+    this.#listener = undefined;
+    this.#pubsubConnected = false;
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+    await serverClosed;
+  }
+
+  async #resize(target: number): Promise<void> {
+    assertCount('open', target);
+    if (this.#closed) throw new Error('the stand-in replica is closed');
+    // Go's pool never holds more than its max; a stand-in that did would report numbers
+    // no real replica can, and hide mistakes in the test that asked for them.
+    if (this.#opts.poolMax > 0 && target > this.#opts.poolMax) {
+      throw new RangeError(`open (${target}) cannot exceed poolMax (${this.#opts.poolMax}): database/sql would never open more`);
+    }
+    while (this.#pool.length > target) {
+      const client = this.#pool.pop();
+      await client?.end().catch(() => undefined);
+    }
+    const missing = target - this.#pool.length;
+    if (missing <= 0) return;
+    const results = await Promise.allSettled(
+      Array.from({ length: missing }, (_, i) => this.#connect(`pooled connection ${this.#pool.length + i + 1} of ${target}`)),
+    );
+    const failures: unknown[] = [];
+    for (const result of results) {
+      if (result.status === 'fulfilled') this.#adopt(result.value);
+      else failures.push(result.reason);
+    }
+    // Keep what did open: the metrics then show what the replica really holds.
+    if (failures.length > 0) {
+      const first = failures[0] instanceof Error ? failures[0].message : String(failures[0]);
+      throw new Error(`${failures.length} of ${missing} new connections failed; now holding ${this.#pool.length}. First: ${first}`);
+    }
+  }
+
+  #adopt(client: pg.Client): void {
+    this.#pool.push(client);
+    // A backend terminated from the server side drops out of the pool, as database/sql
+    // discards a broken connection.
+    client.on('end', () => {
+      const at = this.#pool.indexOf(client);
+      if (at >= 0) this.#pool.splice(at, 1);
+    });
+  }
+
+  async #connect(role: string): Promise<pg.Client> {
+    const client = new pg.Client({
+      connectionString: this.#opts.connectionString,
+      // pg leaves out an empty application_name, as Coder's driver does.
+      application_name: this.#applicationName,
+    });
+    // Errors on an idle connection (server restart, pg_terminate_backend) arrive as
+    // events; 'end' follows and updates the counts, so there is nothing else to do.
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`stand-in replica: ${role} to ${describeTarget(this.#opts.connectionString)} failed: ${reason}`);
+    }
+    return client;
+  }
+
+  #answer(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (this.#hang) {
+      this.#hung.add(res);
+      res.on('close', () => this.#hung.delete(res));
+      return;
+    }
+    const body = this.#exposition();
+    res.setHeader('Content-Type', 'text/plain; version=0.0.4; charset=utf-8');
+    if (!acceptsGzip(req.headers['accept-encoding'])) {
+      res.setHeader('Content-Length', Buffer.byteLength(body));
+      res.end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
+    res.setHeader('Content-Encoding', 'gzip');
+    res.setHeader('Vary', 'Accept-Encoding');
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    const gzip = zlib.createGzip();
+    gzip.pipe(res);
+    gzip.end(body);
+  }
+
+  #exposition(): string {
+    const stats = this.stats();
+    // Family order as coderd serves it: coder_pubsub_* < coderd_* < go_sql_*.
+    return formatPubsubConnected(stats.pubsubConnected) + this.#filler + formatDbStats(stats);
+  }
+}
+
+function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  return header.split(',').some((part) => {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding !== 'gzip' && coding !== '*') return false;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}
+
+/** host:port/database of a connection string, never its password. */
+function describeTarget(connectionString: string): string {
+  try {
+    const url = new URL(connectionString);
+    return `${url.hostname}:${url.port || '5432'}${url.pathname}`;
+  } catch {
+    return 'the PostgreSQL of the given connection string';
+  }
+}
+
+function assertCount(name: string, n: number): void {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`${name} must be a whole number >= 0, got ${n}`);
+}
