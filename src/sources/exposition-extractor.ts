@@ -1,0 +1,414 @@
+// Reads the few database-pool families we need out of a coderd /metrics body while it
+// streams in, without ever holding the body (it can be many MB of per-workspace series).
+//
+// Approach: the body is never decoded or split into lines. Each chunk is searched as raw
+// bytes with Buffer.indexOf for pieces of our names, and only the lines found that way are
+// parsed, straight from the bytes (the value token alone is decoded). A JS step per line
+// would cost more than the whole search: a coderd body is hundreds of thousands of
+// coderd_* lines and a handful of ours.
+//
+// Which pieces: Node's Buffer.indexOf runs memchr on the needle's first byte for needles
+// under 8 bytes, and Boyer-Moore-Horspool above that, which crawls through metric text
+// full of `_` (measured on Node 20 over 25 MB of coderd-like series: `\ngo_sql_` 16 ms,
+// `go_sql_` 2.7 ms, `ql_` 1.0 ms, a bare newline scan 2.7 ms). `\n` is the worst first byte
+// (one hit per line), so we look for `ql_` (from go_sql_) and `bsub_co` (from
+// coder_pubsub_connected), whose first bytes are rare in metric text, then check the
+// bytes before them: the rest of the prefix and the newline that starts the line.
+//
+// The line a chunk starts in the middle of, and the body's first line, have no newline
+// before them in the chunk and are handled apart. Between chunks we carry the partial
+// trailing line only while it can still be ours (a prefix of one of our names), up to
+// MAX_LINE_BYTES; otherwise we only remember to skip to the next newline. Memory is flat
+// in the body size.
+//
+// Accepted: Prometheus text 0.0.4 and OpenMetrics 1.0 text as client_golang writes them
+// (labels, optional timestamp, exemplar after ` # `, `\r\n` line ends). Not accepted:
+// blanks before the metric name and Prometheus 3 quoted metric names (`{"name",...}`),
+// which no coderd emits.
+
+/** The database-pool figures of one coderd replica; null = family not in the body. */
+export interface PoolMetrics {
+  /** go_sql_max_open_connections; 0 means unbounded in Go (no SetMaxOpenConns). */
+  maxOpen: number | null;
+  /** go_sql_open_connections */
+  open: number | null;
+  /** go_sql_in_use_connections */
+  inUse: number | null;
+  /** go_sql_idle_connections */
+  idle: number | null;
+  /** go_sql_wait_count_total */
+  waitCount: number | null;
+  /** go_sql_wait_duration_seconds_total */
+  waitDurationSeconds: number | null;
+  /** coder_pubsub_connected: the LISTEN connection outside the pool (0/1). */
+  pubsubConnected: number | null;
+}
+
+type Field = keyof PoolMetrics;
+
+const FIELD_BY_NAME: ReadonlyMap<string, Field> = new Map<string, Field>([
+  ['go_sql_max_open_connections', 'maxOpen'],
+  ['go_sql_open_connections', 'open'],
+  ['go_sql_in_use_connections', 'inUse'],
+  ['go_sql_idle_connections', 'idle'],
+  ['go_sql_wait_count_total', 'waitCount'],
+  ['go_sql_wait_duration_seconds_total', 'waitDurationSeconds'],
+  ['coder_pubsub_connected', 'pubsubConnected'],
+]);
+
+const NL = 0x0a;
+
+/** Line prefixes that can start one of our samples (every name above has one). */
+const PREFIXES = [Buffer.from('go_sql_', 'latin1'), Buffer.from('coder_pubsub_connected', 'latin1')];
+const LONGEST_PREFIX = Math.max(...PREFIXES.map((p) => p.length));
+
+/**
+ * A way to find the lines that start with a prefix: indexOf finds `needle`, a piece of the
+ * prefix (or the newline before it and its start) that begins `offset` bytes after the line
+ * start; `head` is the part of the prefix before the needle, checked by hand.
+ */
+interface Anchor {
+  needle: Buffer;
+  offset: number;
+  head: Buffer;
+}
+
+/** Node's Buffer.indexOf runs memchr on the needle's first byte below 8 bytes (see top). */
+const MAX_NEEDLE = 7;
+/** Shorter needles match too often in other text; each match costs a trip back to JS. */
+const MIN_NEEDLE = 3;
+
+/** Every anchor for a prefix: the newline before it, or any piece of it. */
+function anchorsFor(prefix: Buffer): Anchor[] {
+  const anchors: Anchor[] = [
+    { needle: Buffer.concat([Buffer.from([NL]), prefix.subarray(0, MAX_NEEDLE - 1)]), offset: -1, head: Buffer.alloc(0) },
+  ];
+  for (let offset = 0; offset + MIN_NEEDLE <= prefix.length; offset++) {
+    anchors.push({
+      needle: prefix.subarray(offset, offset + MAX_NEEDLE),
+      offset,
+      head: prefix.subarray(0, offset),
+    });
+  }
+  return anchors;
+}
+
+const ANCHOR_CHOICES: readonly (readonly Anchor[])[] = PREFIXES.map(anchorsFor);
+
+/** The body bytes whose byte frequencies choose the anchors. */
+const SAMPLE_BYTES = 64 * 1024;
+
+/**
+ * A line of ours longer than this is skipped, whether it arrives whole or in pieces (so
+ * chunking never changes the result). client_golang writes our samples in under 100 bytes;
+ * only a hostile label block gets near this.
+ */
+export const MAX_LINE_BYTES = 64 * 1024;
+
+const CR = 0x0d;
+const SPACE = 0x20;
+const TAB = 0x09;
+const QUOTE = 0x22;
+const HASH = 0x23;
+const COMMA = 0x2c;
+const EQUALS = 0x3d;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+
+// What Go's strconv.ParseFloat accepts of what client_golang and OpenMetrics write: decimals
+// with optional exponent, and the special values in any case (a sign only before inf, as in
+// Go). Hex floats and `_` digit separators are never written, so they count as garbage.
+const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const INFINITY = /^[+-]?inf(?:inity)?$/i;
+const NAN = /^nan$/i;
+
+/** Streams a /metrics body chunk by chunk; push every chunk, then call finish once. */
+export class PoolMetricsExtractor {
+  private readonly sums = new Map<Field, number>();
+  private maxOpenSawZero = false;
+  /** Start of the current, unfinished line, kept while it may still be ours. */
+  private carry: Buffer[] = [];
+  private carryBytes = 0;
+  /** The current line cannot be ours (or is too long): drop bytes up to the next newline. */
+  private skipping = false;
+  private finished = false;
+  /** Byte counts over the body's first SAMPLE_BYTES, and the anchors they made us choose. */
+  private readonly byteCounts = new Uint32Array(256);
+  private sampledBytes = 0;
+  private nextChoiceAt = 0;
+  private anchors: readonly Anchor[] = ANCHOR_CHOICES.map((choices) => choices[0]!);
+
+  push(chunk: Uint8Array): void {
+    if (this.finished) throw new Error('PoolMetricsExtractor.push called after finish()');
+    if (chunk.byteLength === 0) return;
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.sampledBytes < SAMPLE_BYTES) this.sample(buf);
+
+    // 1. The line this chunk starts in (continued from the last chunk, or the body's first).
+    const firstNewline = buf.indexOf(NL);
+    if (firstNewline < 0) {
+      if (!this.skipping) this.keepPartialLine(buf);
+      return;
+    }
+    if (this.skipping) {
+      this.skipping = false;
+    } else if (this.carryBytes === 0) {
+      this.readLine(buf, 0, firstNewline);
+    } else if (this.carryBytes + firstNewline <= MAX_LINE_BYTES) {
+      const line = Buffer.concat([...this.carry, buf.subarray(0, firstNewline)]);
+      this.readLine(line, 0, line.length);
+    }
+    this.carry = [];
+    this.carryBytes = 0;
+
+    // 2. Whole lines after the first newline: only those that start like ours. Families of
+    // the two prefixes are disjoint, so each family is still summed in body order.
+    const lastNewline = buf.lastIndexOf(NL);
+    for (const { needle, offset, head } of this.anchors) {
+      let at = buf.indexOf(needle, firstNewline + 1 + offset);
+      while (at >= 0) {
+        const lineStart = at - offset;
+        if (lineStart > lastNewline) break; // the unfinished last line: step 3
+        if ((offset <= 0 || buf.compare(head, 0, offset, lineStart, at) === 0)) {
+          const lineEnd = buf.indexOf(NL, lineStart); // exists: lineStart <= lastNewline
+          this.readLine(buf, lineStart, lineEnd);
+          at = buf.indexOf(needle, lineEnd);
+        } else {
+          at = buf.indexOf(needle, at + 1);
+        }
+      }
+    }
+
+    // 3. The unfinished last line goes to the next chunk.
+    if (lastNewline + 1 < buf.length) this.keepPartialLine(buf.subarray(lastNewline + 1));
+  }
+
+  finish(): PoolMetrics {
+    if (!this.finished) {
+      this.finished = true;
+      if (!this.skipping && this.carryBytes > 0) {
+        const line = Buffer.concat(this.carry);
+        this.readLine(line, 0, line.length);
+      }
+      this.carry = [];
+      this.carryBytes = 0;
+    }
+    const get = (field: Field): number | null => this.sums.get(field) ?? null;
+    const maxOpen = get('maxOpen');
+    return {
+      // One unbounded pool makes the replica's total unbounded: Go's 0 means no limit.
+      maxOpen: maxOpen !== null && this.maxOpenSawZero ? 0 : maxOpen,
+      open: get('open'),
+      inUse: get('inUse'),
+      idle: get('idle'),
+      waitCount: get('waitCount'),
+      waitDurationSeconds: get('waitDurationSeconds'),
+      pubsubConnected: get('pubsubConnected'),
+    };
+  }
+
+  /**
+   * Counts the bytes of the body's start and picks, for each prefix, the anchor whose first
+   * byte is rarest there (ties: the longer needle). Which anchor is used never changes the
+   * result, only how many false starts indexOf makes.
+   */
+  private sample(buf: Buffer): void {
+    const n = Math.min(buf.length, SAMPLE_BYTES - this.sampledBytes);
+    const counts = this.byteCounts;
+    for (let i = 0; i < n; i++) counts[buf[i]!]!++;
+    this.sampledBytes += n;
+    if (this.sampledBytes < this.nextChoiceAt && this.sampledBytes < SAMPLE_BYTES) return;
+    this.nextChoiceAt = this.sampledBytes * 2; // tiny chunks: choose again only as the sample doubles
+    // A false start on `\n` costs about half one on a letter (measured: newlines come evenly
+    // spaced, letters at random), so a letter must be more than twice as rare to win.
+    const cost = (anchor: Anchor): number => counts[anchor.needle[0]!]! * (anchor.offset < 0 ? 1 : 2);
+    this.anchors = ANCHOR_CHOICES.map((choices) => {
+      let best = choices[0]!;
+      for (const anchor of choices) {
+        const c = cost(anchor);
+        if (c < cost(best) || (c === cost(best) && anchor.needle.length > best.needle.length)) best = anchor;
+      }
+      return best;
+    });
+  }
+
+  /** Appends to the unfinished line, or gives up on it once it cannot be ours. */
+  private keepPartialLine(part: Buffer): void {
+    const total = this.carryBytes + part.length;
+    if (total > MAX_LINE_BYTES || !this.carryMayBeOurs(part)) {
+      this.carry = [];
+      this.carryBytes = 0;
+      this.skipping = true;
+      return;
+    }
+    // Copy: the caller may reuse the chunk's memory once push returns.
+    this.carry.push(Buffer.from(part));
+    this.carryBytes = total;
+  }
+
+  /** Whether carry + part still starts like one of our names (only its head is checked). */
+  private carryMayBeOurs(part: Buffer): boolean {
+    if (this.carryBytes >= LONGEST_PREFIX) return true; // its head was checked already
+    const head = this.carryBytes === 0 ? part : Buffer.concat([...this.carry, part.subarray(0, LONGEST_PREFIX)]);
+    return PREFIXES.some((prefix) => {
+      const n = Math.min(prefix.length, head.length);
+      return head.compare(prefix, 0, n, 0, n) === 0;
+    });
+  }
+
+  private readLine(buf: Buffer, start: number, end: number): void {
+    if (end - start > MAX_LINE_BYTES) return;
+    const sample = parseSample(buf, start, end);
+    if (sample === null) return;
+    const [field, value] = sample;
+    if (field === 'maxOpen' && value === 0) this.maxOpenSawZero = true;
+    this.sums.set(field, (this.sums.get(field) ?? 0) + value);
+  }
+}
+
+/** Convenience for a body already in memory: one push, then finish. */
+export function extractPoolMetrics(body: Uint8Array | string): PoolMetrics {
+  const extractor = new PoolMetricsExtractor();
+  extractor.push(typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
+  return extractor.finish();
+}
+
+/**
+ * Parses `name[{labels}] value [timestamp] [# {labels} value [timestamp]]` from
+ * buf[start, end); null when the name is not ours or the line is malformed.
+ */
+function parseSample(buf: Buffer, start: number, end: number): [Field, number] | null {
+  if (end > start && buf[end - 1] === CR) end--;
+  let i = start;
+  while (i < end && isNameByte(buf[i]!)) i++;
+  const field = FIELD_BY_NAME.get(buf.toString('latin1', start, i));
+  if (field === undefined) return null;
+
+  if (i < end && buf[i] === OPEN_BRACE) {
+    i = skipLabels(buf, i, end);
+    if (i < 0) return null;
+  } else if (i < end && !isBlank(buf[i]!)) {
+    return null;
+  }
+
+  i = skipBlanks(buf, i, end);
+  const valueEnd = tokenEnd(buf, i, end);
+  const value = parseNumber(buf, i, valueEnd);
+  if (value === null) return null;
+  i = skipBlanks(buf, valueEnd, end);
+
+  if (i < end && buf[i] !== HASH) {
+    const timestampEnd = tokenEnd(buf, i, end);
+    if (parseNumber(buf, i, timestampEnd) === null) return null;
+    i = skipBlanks(buf, timestampEnd, end);
+  }
+  if (i < end && !isExemplar(buf, i, end)) return null;
+  return [field, value];
+}
+
+/** OpenMetrics exemplar at buf[i] === '#': `# {labels} value [timestamp]` to the end. */
+function isExemplar(buf: Buffer, i: number, end: number): boolean {
+  if (buf[i] !== HASH) return false;
+  i++;
+  const afterHash = skipBlanks(buf, i, end);
+  if (afterHash === i || afterHash >= end || buf[afterHash] !== OPEN_BRACE) return false;
+  i = skipLabels(buf, afterHash, end);
+  if (i < 0) return false;
+  i = skipBlanks(buf, i, end);
+  const valueEnd = tokenEnd(buf, i, end);
+  if (parseNumber(buf, i, valueEnd) === null) return false;
+  i = skipBlanks(buf, valueEnd, end);
+  if (i === end) return true;
+  const timestampEnd = tokenEnd(buf, i, end);
+  if (parseNumber(buf, i, timestampEnd) === null) return false;
+  return skipBlanks(buf, timestampEnd, end) === end;
+}
+
+/**
+ * Skips a label block starting at buf[i] === '{'; returns the index after its '}', or -1.
+ * Label values are walked byte by byte so that `}`, `{`, blanks and escaped quotes inside
+ * them are content, never structure. Names may be bare or quoted (Prometheus 3).
+ */
+function skipLabels(buf: Buffer, i: number, end: number): number {
+  i++;
+  for (;;) {
+    i = skipBlanks(buf, i, end);
+    if (i >= end) return -1;
+    if (buf[i] === CLOSE_BRACE) return i + 1; // empty block, or after a trailing comma
+    if (buf[i] === QUOTE) {
+      i = skipQuoted(buf, i, end);
+      if (i < 0) return -1;
+    } else {
+      const nameStart = i;
+      while (i < end && isNameByte(buf[i]!) && buf[i] !== 0x3a) i++;
+      if (i === nameStart || isDigit(buf[nameStart]!)) return -1;
+    }
+    i = skipBlanks(buf, i, end);
+    if (i >= end || buf[i] !== EQUALS) return -1;
+    i = skipBlanks(buf, i + 1, end);
+    if (i >= end || buf[i] !== QUOTE) return -1;
+    i = skipQuoted(buf, i, end);
+    if (i < 0) return -1;
+    i = skipBlanks(buf, i, end);
+    if (i >= end) return -1;
+    if (buf[i] === COMMA) {
+      i++;
+    } else if (buf[i] === CLOSE_BRACE) {
+      return i + 1;
+    } else {
+      return -1;
+    }
+  }
+}
+
+/** Skips a quoted string at buf[i] === '"'; only \\, \" and \n escapes are valid. */
+function skipQuoted(buf: Buffer, i: number, end: number): number {
+  for (i++; i < end; i++) {
+    const byte = buf[i];
+    if (byte === QUOTE) return i + 1;
+    if (byte === BACKSLASH) {
+      const next = buf[++i];
+      if (i >= end || (next !== BACKSLASH && next !== QUOTE && next !== 0x6e)) return -1;
+    }
+  }
+  return -1;
+}
+
+function parseNumber(buf: Buffer, start: number, end: number): number | null {
+  if (end <= start || end - start > 64) return null;
+  const token = buf.toString('latin1', start, end);
+  if (NUMBER.test(token)) return Number(token);
+  if (INFINITY.test(token)) return token.startsWith('-') ? -Infinity : Infinity;
+  if (NAN.test(token)) return NaN;
+  return null;
+}
+
+function tokenEnd(buf: Buffer, i: number, end: number): number {
+  while (i < end && !isBlank(buf[i]!)) i++;
+  return i;
+}
+
+function skipBlanks(buf: Buffer, i: number, end: number): number {
+  while (i < end && isBlank(buf[i]!)) i++;
+  return i;
+}
+
+function isBlank(byte: number): boolean {
+  return byte === SPACE || byte === TAB;
+}
+
+function isDigit(byte: number): boolean {
+  return byte >= 0x30 && byte <= 0x39;
+}
+
+/** [a-zA-Z0-9_:], the bytes of a metric name after its first. */
+function isNameByte(byte: number): boolean {
+  return (
+    (byte >= 0x61 && byte <= 0x7a) ||
+    (byte >= 0x41 && byte <= 0x5a) ||
+    isDigit(byte) ||
+    byte === 0x5f ||
+    byte === 0x3a
+  );
+}
