@@ -1,0 +1,86 @@
+#!/usr/bin/env node
+// The command line: `serve`, `demo`, --help, --version. Configuration errors are the
+// user's to fix, so they print as one list of problems with exit code 2, never a stack.
+
+import { ConfigError, parseConfig, settingsHelp, type Config } from './config.js';
+import { createLogger, type Logger } from './log.js';
+import { version } from './version.js';
+
+/** Kept here, not imported from demo/, so that `serve` never loads the demo's dev-only modules. */
+const DEMO_PLACEHOLDER_URL = 'postgres://monitor@127.0.0.1:5432/coder';
+
+const commands = {
+  serve: 'Poll PostgreSQL and the Coder replicas on a schedule and serve /metrics (the daemon).',
+  demo: 'Start an embedded PostgreSQL, three stand-in Coder replicas and the daemon, and print the URLs to open.',
+} as const;
+
+type Command = keyof typeof commands;
+
+function usage(): string {
+  const list = Object.entries(commands)
+    .map(([name, help]) => `  ${name.padEnd(8)}${help}`)
+    .join('\n');
+  return `coder-pg-capacity ${version}: will PostgreSQL run out of connections for Coder?
+
+Usage: coder-pg-capacity <command> [flags]
+
+Commands:
+${list}
+
+Flags (each also read from the environment variable named, flags win):
+${settingsHelp()}
+
+  --help     Show this help.
+  --version  Print the version.
+`;
+}
+
+/** Runs until the process is told to stop; resolves with the exit code. */
+async function runCommand(command: Command, config: Config, logger: Logger): Promise<number> {
+  if (command === 'demo') {
+    const { runDemo } = await import('./demo/run-demo.js');
+    return runDemo(config, logger);
+  }
+  const { runServe } = await import('./commands/serve.js');
+  return runServe(config, logger);
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  if (argv.includes('--version')) {
+    process.stdout.write(`${version}\n`);
+    return 0;
+  }
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(usage());
+    return command === undefined ? 2 : 0;
+  }
+  if (!(command in commands)) {
+    process.stderr.write(`unknown command "${command}"; expected one of: ${Object.keys(commands).join(', ')}. Run coder-pg-capacity --help.\n`);
+    return 2;
+  }
+  let config: Config;
+  try {
+    // The demo brings its own PostgreSQL: the environment's connection settings do not
+    // apply to it, only the flags (e.g. --web.listen-address, --log.level).
+    config = command === 'demo' ? parseConfig(['--postgres.url', DEMO_PLACEHOLDER_URL, ...rest], {}) : parseConfig(rest, env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`coder-pg-capacity: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  return runCommand(command as Command, config, createLogger(config.log.level));
+}
+
+main(process.argv.slice(2), process.env).then(
+  (code) => {
+    // Exit now: a stopped daemon must not linger on a handle someone forgot (SIGTERM within 2 s).
+    process.exit(code);
+  },
+  (error: unknown) => {
+    process.stderr.write(`coder-pg-capacity: ${(error as Error).message ?? String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,95 @@
+// Wires the daemon together: sources -> poller -> exposition and HTTP, on a schedule.
+// `serve` and `demo` run it; tests start it in-process with a real PostgreSQL.
+
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.js';
+import { createMetrics } from './exposition/metrics.js';
+import { createApp, listen } from './http/server.js';
+import type { Logger } from './log.js';
+import type { PlanSettings } from './model/snapshot.js';
+import { Poller } from './poller.js';
+import { startSchedule, type Schedule } from './scheduler.js';
+import { CoderSource } from './sources/coder.js';
+import type { AddressResolver } from './sources/discovery.js';
+import { PostgresSource } from './sources/postgres.js';
+import { version } from './version.js';
+
+export interface Daemon {
+  /** http://host:port of the web listener. */
+  url: string;
+  poller: Poller;
+  /** Stops polling and listening; resolves within about `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface DaemonDependencies {
+  logger: Logger;
+  resolver?: AddressResolver;
+}
+
+export function planFromConfig(config: Config): PlanSettings {
+  return {
+    plannedReplicas: config.coder.replicas,
+    defaultPoolMax: config.coder.poolMax,
+    extraConnections: config.coder.extraConnections,
+    maxSurge: config.coder.maxSurge,
+    safetyMargin: config.capacity.safetyMargin,
+  };
+}
+
+/** The sources and the poller, without schedule or HTTP: what `check` needs for one poll. */
+export function createPoller(config: Config, { logger, resolver }: DaemonDependencies): { poller: Poller; postgres: PostgresSource } {
+  const postgres = new PostgresSource({
+    connection: config.postgres,
+    providerReserved: config.postgres.providerReserved,
+    coderRole: config.coder.role,
+    coderDatabase: config.coder.database,
+    coderApplicationName: config.coder.applicationName,
+    replicasFromDb: config.coder.replicasFromDb,
+    timeoutMs: config.poll.timeoutMs,
+    logger,
+  });
+  const coder = new CoderSource({ targets: config.coder.targets, timeoutMs: config.poll.timeoutMs, resolver });
+  const poller = new Poller({ postgres, coder, plan: planFromConfig(config), logger });
+  return { poller, postgres };
+}
+
+export async function startDaemon(config: Config, dependencies: DaemonDependencies): Promise<Daemon> {
+  const { logger } = dependencies;
+  const { poller, postgres } = createPoller(config, dependencies);
+  const metrics = createMetrics(() => poller.latest, version);
+  poller.onPoll((result) => metrics.record(result));
+
+  const app = createApp({ poller, metrics, logger, version });
+  const server: Server = await listen(app, config.web.host, config.web.port);
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host === '[::]' || host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+
+  if (config.coder.targets.length === 0) {
+    logger.warn('no --coder.targets: the budget counts only --coder.replicas (or the replicas table); per-replica figures stay empty');
+  }
+  logger.info(
+    { listen: `${config.web.host || '*'}:${address.port}`, postgres: postgres.address, role: config.coder.role, database: config.coder.database, targets: config.coder.targets.length, schedule: config.poll.schedule },
+    'coder-pg-capacity started',
+  );
+  let stopping: Promise<void> | undefined;
+  const schedule: Schedule = startSchedule(config.poll.schedule, () => poller.pollOnce(), logger);
+
+  return {
+    url,
+    poller,
+    stop(graceMs = 1500) {
+      // Idempotent: a signal and a clean-up path may both ask.
+      stopping ??= (async () => {
+        const closing = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        await schedule.stop(graceMs);
+        await postgres.close();
+        await closing;
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,92 @@
+// The HTTP face of the daemon: /metrics for Prometheus, /healthz and /readyz for
+// Kubernetes, /api/v1/capacity for people and scripts. Every answer is built from the
+// latest poll: no request ever touches PostgreSQL or Coder.
+
+import { createServer, type Server } from 'node:http';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { CapacityMetrics } from '../exposition/metrics.js';
+import type { Logger } from '../log.js';
+import type { Poller } from '../poller.js';
+import { toJson } from './json.js';
+
+export interface HttpOptions {
+  poller: Pick<Poller, 'latest' | 'lastPostgresSuccessAt'>;
+  metrics: CapacityMetrics;
+  logger: Logger;
+  version: string;
+}
+
+export function createApp({ poller, metrics, logger, version }: HttpOptions): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+
+  app.get('/metrics', async (_req, res) => {
+    res.set('Content-Type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.type('text/plain').send('ok\n');
+  });
+
+  // Ready once PostgreSQL has been polled successfully: before that every figure is unknown.
+  app.get('/readyz', (_req, res) => {
+    if (poller.lastPostgresSuccessAt === null) {
+      const why = poller.latest?.postgresError ?? 'the first poll has not finished';
+      res.status(503).type('text/plain').send(`not ready: ${why}\n`);
+      return;
+    }
+    res.type('text/plain').send('ready\n');
+  });
+
+  app.get('/api/v1/capacity', (_req, res) => {
+    const latest = poller.latest;
+    res.type('application/json');
+    if (!latest) {
+      res.status(503).send(toJson({ status: 'starting', message: 'the first poll has not finished' }));
+      return;
+    }
+    res.send(
+      toJson({
+        version,
+        polledAt: new Date(latest.completedAt).toISOString(),
+        postgresUp: latest.snapshot.postgres !== null,
+        postgresError: latest.postgresError,
+        coderErrors: latest.coderErrors,
+        capacity: latest.capacity,
+        snapshot: latest.snapshot,
+      }),
+    );
+  });
+
+  app.get('/', (_req, res) => {
+    res
+      .type('text/html')
+      .send(
+        `<!doctype html><meta charset="utf-8"><title>coder-pg-capacity</title><h1>coder-pg-capacity ${version}</h1><ul><li><a href="metrics">/metrics</a></li><li><a href="api/v1/capacity">/api/v1/capacity</a></li><li><a href="readyz">/readyz</a></li></ul>`,
+      );
+  });
+
+  // No stack traces to clients: log the error, answer plainly.
+  app.use((error: Error, _req: Request, res: Response, _next: NextFunction) => {
+    logger.error({ err: error }, 'HTTP handler failed');
+    res.status(500).type('text/plain').send('internal error\n');
+  });
+
+  return app;
+}
+
+/** Starts listening; resolves once bound, rejects with a clear message when it cannot. */
+export function listen(app: express.Express, host: string, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer(app);
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 30_000;
+    server.keepAliveTimeout = 5_000;
+    server.once('listening', () => resolve(server));
+    server.listen(port, host || undefined);
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(new Error(`cannot listen on ${host || '*'}:${port} (${error.code ?? error.message}): check --web.listen-address`));
+    });
+  });
+}
