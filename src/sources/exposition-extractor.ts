@@ -8,12 +8,16 @@
 // coderd_* lines and a handful of ours.
 //
 // Which pieces: Node's Buffer.indexOf runs memchr on the needle's first byte for needles
-// under 8 bytes, and Boyer-Moore-Horspool above that, which crawls through metric text
-// full of `_` (measured on Node 20 over 25 MB of coderd-like series: `\ngo_sql_` 16 ms,
-// `go_sql_` 2.7 ms, `ql_` 1.0 ms, a bare newline scan 2.7 ms). `\n` is the worst first byte
-// (one hit per line), so we look for `ql_` (from go_sql_) and `bsub_co` (from
-// coder_pubsub_connected), whose first bytes are rare in metric text, then check the
-// bytes before them: the rest of the prefix and the newline that starts the line.
+// under 8 bytes, then compares the rest; longer needles get Boyer-Moore-Horspool, which
+// crawls through metric text full of `_`. Measured on Node 20, 25 MB of coderd-like
+// series: `\ngo_sql_` 16 ms, `go_sql_` 2.7 ms, `ql_` 1.0 ms, a bare newline scan 2.7 ms.
+// So the cost is the number of times the needle's first byte occurs. `\n` + the prefix
+// costs one false start per line, which is two scans' worth for our two prefixes; a piece
+// starting with a byte that is rare in the body (`q` of go_sql_, `b` of pubsub in most
+// coderd bodies) costs almost nothing. Bodies differ (hex ids are full of `b`), so the
+// extractor counts the bytes of the body's first 64 KiB and picks, per prefix, the piece
+// (or `\n`) whose first byte is rarest, then checks the bytes before each hit: the rest of
+// the prefix and the newline that starts the line.
 //
 // The line a chunk starts in the middle of, and the body's first line, have no newline
 // before them in the chunk and are handled apart. Between chunks we carry the partial
@@ -170,7 +174,7 @@ export class PoolMetricsExtractor {
       while (at >= 0) {
         const lineStart = at - offset;
         if (lineStart > lastNewline) break; // the unfinished last line: step 3
-        if ((offset <= 0 || buf.compare(head, 0, offset, lineStart, at) === 0)) {
+        if (buf[lineStart - 1] === NL && (offset <= 0 || buf.compare(head, 0, offset, lineStart, at) === 0)) {
           const lineEnd = buf.indexOf(NL, lineStart); // exists: lineStart <= lastNewline
           this.readLine(buf, lineStart, lineEnd);
           at = buf.indexOf(needle, lineEnd);
