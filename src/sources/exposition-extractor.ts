@@ -290,8 +290,10 @@ function parseSample(buf: Buffer, start: number, end: number): [Field, number] |
   if (field === undefined) return null;
 
   if (i < end && buf[i] === OPEN_BRACE) {
+    const labelsStart = i;
     i = skipLabels(buf, i, end);
     if (i < 0) return null;
+    if (field === 'pubsubConnected' && isOtherPubsubBackend(buf.toString('utf8', labelsStart, i))) return null;
   } else if (i < end && !isBlank(buf[i]!)) {
     return null;
   }
@@ -309,6 +311,15 @@ function parseSample(buf: Buffer, start: number, end: number): [Field, number] |
   }
   if (i < end && !isExemplar(buf, i, end)) return null;
   return [field, value];
+}
+
+/**
+ * Newer coderd may label coder_pubsub_connected with its backend; only a PostgreSQL
+ * pubsub holds a PostgreSQL connection, so a series for another backend (NATS) is not ours.
+ */
+function isOtherPubsubBackend(labelBlock: string): boolean {
+  const backend = /[{,\s]backend\s*=\s*"((?:[^"\\]|\\.)*)"/.exec(labelBlock);
+  return backend !== null && backend[1] !== 'postgres';
 }
 
 /** OpenMetrics exemplar at buf[i] === '#': `# {labels} value [timestamp]` to the end. */

@@ -693,3 +693,18 @@ describe('properties', () => {
     );
   });
 });
+
+describe('coder_pubsub_connected with a backend label', () => {
+  it('counts only the PostgreSQL pubsub, which is the one holding a PostgreSQL connection', () => {
+    const body = [
+      'coder_pubsub_connected{backend="postgres"} 1',
+      'coder_pubsub_connected{backend="nats"} 1',
+      'go_sql_open_connections{db_name=""} 4',
+    ].join('\n');
+    expect(extractPoolMetrics(body).pubsubConnected).toBe(1);
+  });
+
+  it('reads a NATS-only pubsub as absent', () => {
+    expect(extractPoolMetrics('coder_pubsub_connected{backend="nats"} 1\n').pubsubConnected).toBeNull();
+  });
+});
