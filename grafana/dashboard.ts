@@ -1,0 +1,450 @@
+// The Grafana dashboard "Coder PostgreSQL capacity", as code. grafana/coder-pg-capacity.json
+// is this module's output, committed so that operators can import it without Node;
+// test/grafana/dashboard.test.ts fails when the two drift apart and regenerates the file
+// with UPDATE_DASHBOARD=1.
+//
+// Every query reads the metric contract of src/exposition/metrics.ts through the
+// dashboard's own Prometheus datasource variable (no datasource uid is hard-coded), and
+// aggregates away `instance` and `pod` the way alerts/coder-pg-capacity.rules.yml does,
+// so several monitors of one Coder (one sidecar per replica) draw one line, not N.
+
+import * as common from '@grafana/grafana-foundation-sdk/common';
+import {
+  DashboardBuilder,
+  DashboardCursorSync,
+  DashboardLinkBuilder,
+  DashboardLinkType,
+  DatasourceVariableBuilder,
+  FieldColorBuilder,
+  FieldColorModeId,
+  MappingType,
+  PanelBuilder as GenericPanelBuilder,
+  QueryVariableBuilder,
+  RowBuilder,
+  ThresholdsConfigBuilder,
+  ThresholdsMode,
+  VariableRefresh,
+  VariableSort,
+  type Dashboard,
+  type DynamicConfigValue,
+  type Threshold,
+  type ValueMapping,
+} from '@grafana/grafana-foundation-sdk/dashboard';
+import { DataqueryBuilder, PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
+import { PanelBuilder as StatPanelBuilder } from '@grafana/grafana-foundation-sdk/stat';
+import { PanelBuilder as TablePanelBuilder } from '@grafana/grafana-foundation-sdk/table';
+import { PanelBuilder as TimeseriesPanelBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
+import { settings } from '../src/config.js';
+
+export const DASHBOARD_UID = 'coder-pg-capacity';
+const PREFIX = 'coder_pg_capacity_';
+const RUNBOOKS = 'https://github.com/coder-pg-capacity/coder-pg-capacity/blob/main/docs/runbooks.md';
+
+/** Every panel and query goes through the dashboard's datasource variable. */
+const datasource = { type: 'prometheus', uid: '${datasource}' };
+
+// The margin the daemon keeps by default (--capacity.safety-margin), read from the
+// settings table so that the line drawn here cannot disagree with the daemon's figures.
+const defaultSafetyMargin = Number(settings.find((setting) => setting.flag === 'capacity.safety-margin')?.default);
+if (!(defaultSafetyMargin >= 0 && defaultSafetyMargin < 1)) {
+  throw new Error('src/config.ts has no numeric default for capacity.safety-margin: the dashboard needs it for the margin line');
+}
+const marginFactor = 1 - defaultSafetyMargin;
+
+/** A contract metric of the selected job and monitors, with more label matchers if given. */
+function m(name: string, matchers = ''): string {
+  return `${PREFIX}${name}{job="$job", instance=~"$instance"${matchers ? `, ${matchers}` : ''}}`;
+}
+
+function runbook(anchor: string, text = 'runbook'): string {
+  return `[${text}](${RUNBOOKS}#${anchor})`;
+}
+
+function query(refId: string, expr: string, legend: string): DataqueryBuilder {
+  return new DataqueryBuilder().refId(refId).datasource(datasource).expr(expr).legendFormat(legend);
+}
+
+function tableQuery(refId: string, expr: string): DataqueryBuilder {
+  return new DataqueryBuilder().refId(refId).datasource(datasource).expr(expr).instant().format(PromQueryFormat.Table);
+}
+
+/** Threshold steps: the base colour, then [from, colour] pairs (a step applies from its value up). */
+function steps(base: string, ...rest: [number, string][]): ThresholdsConfigBuilder {
+  const list: Threshold[] = [{ value: null, color: base }, ...rest.map(([value, color]) => ({ value, color }))];
+  return new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps(list);
+}
+
+function fixedColor(color: string): DynamicConfigValue {
+  return { id: 'color', value: { mode: FieldColorModeId.Fixed, fixedColor: color } };
+}
+
+/** Overrides that turn one series of a stacked panel into a plain reference line. */
+function referenceLine(color: string, dash: boolean): DynamicConfigValue[] {
+  return [
+    fixedColor(color),
+    { id: 'custom.stacking', value: { mode: common.StackingMode.None, group: 'A' } },
+    { id: 'custom.fillOpacity', value: 0 },
+    { id: 'custom.lineWidth', value: 2 },
+    ...(dash ? [{ id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } }] : []),
+  ];
+}
+
+const legend = () => new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom);
+const tableLegend = () =>
+  new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.Table).placement(common.LegendPlacement.Right).calcs(['lastNotNull', 'max']);
+const sharedTooltip = () => new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending);
+const lastValue = () => new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false);
+
+function stat(title: string, description: string): StatPanelBuilder {
+  return new StatPanelBuilder()
+    .title(title)
+    .description(description)
+    .datasource(datasource)
+    .height(5)
+    .reduceOptions(lastValue())
+    .graphMode(common.BigValueGraphMode.Area)
+    .colorMode(common.BigValueColorMode.Value)
+    .textMode(common.BigValueTextMode.Auto)
+    .decimals(0);
+}
+
+function timeseries(title: string, description: string): TimeseriesPanelBuilder {
+  return new TimeseriesPanelBuilder()
+    .title(title)
+    .description(description)
+    .datasource(datasource)
+    .height(9)
+    .legend(legend())
+    .tooltip(sharedTooltip())
+    .lineWidth(1)
+    .fillOpacity(10)
+    .showPoints(common.VisibilityMode.Never);
+}
+
+const upDown: ValueMapping[] = [
+  { type: MappingType.ValueToText, options: { '0': { text: 'down', color: 'red', index: 0 }, '1': { text: 'up', color: 'green', index: 1 } } },
+];
+
+/** Panel ids in layout order, stable across regenerations. */
+function numbered(dashboard: Dashboard): Dashboard {
+  let id = 1;
+  for (const panel of dashboard.panels ?? []) panel.id = id++;
+  return dashboard;
+}
+
+export function buildDashboard(): Dashboard {
+  const builder = new DashboardBuilder('Coder PostgreSQL capacity')
+    .uid(DASHBOARD_UID)
+    .description(
+      "Will PostgreSQL run out of connections for Coder? coder-pg-capacity's budget (every replica at its pool max + 1), headroom, and what Coder's pools and PostgreSQL hold now.",
+    )
+    .tags(['coder', 'postgresql', 'coder-pg-capacity'])
+    .editable()
+    .tooltip(DashboardCursorSync.Crosshair)
+    .time({ from: 'now-6h', to: 'now' })
+    .timezone('browser')
+    .refresh('30s')
+    // Grafana adds its built-in "Annotations & Alerts" itself; an explicit one would name a
+    // datasource uid other than ${datasource}.
+    .annotations([])
+    .link(new DashboardLinkBuilder('Runbooks').type(DashboardLinkType.Link).url(RUNBOOKS).icon('doc').targetBlank(true).tooltip('What each alert means and how to fix it'))
+    .withVariable(new DatasourceVariableBuilder('datasource').label('Data source').type('prometheus'))
+    .withVariable(
+      new QueryVariableBuilder('job')
+        .label('Job')
+        .description('The Prometheus job that scrapes coder-pg-capacity.')
+        .datasource(datasource)
+        .query(`label_values(${PREFIX}build_info, job)`)
+        .definition(`label_values(${PREFIX}build_info, job)`)
+        .refresh(VariableRefresh.OnTimeRangeChanged)
+        .sort(VariableSort.AlphabeticalAsc),
+    )
+    .withVariable(
+      new QueryVariableBuilder('instance')
+        .label('Monitor')
+        .description('coder-pg-capacity instances (several when one runs beside each coderd replica); figures are combined as the alert rules combine them.')
+        .datasource(datasource)
+        .query(`label_values(${PREFIX}build_info{job="$job"}, instance)`)
+        .definition(`label_values(${PREFIX}build_info{job="$job"}, instance)`)
+        .refresh(VariableRefresh.OnTimeRangeChanged)
+        .sort(VariableSort.AlphabeticalAsc)
+        .multi(true)
+        .includeAll(true)
+        .allValue('.+')
+        .current({ selected: true, text: ['All'], value: ['$__all'] }),
+    );
+
+  // --- Overview: the figures the alerts fire on, coloured as the alerts are. ---
+  builder
+    .withRow(new RowBuilder('Overview'))
+    .withPanel(
+      stat(
+        'Budget headroom',
+        'Slots left for Coder after its budget (every replica at its pool max + 1, plus the surge pods in a rollout): A - other connections - budget. ' +
+          'Below 0 the replicas may open more connections than PostgreSQL allows once their pools fill: steady (red) pages as CoderPostgresBudgetOvercommitted, rollout (orange) warns as CoderPostgresRolloutOvercommitted. ' +
+          `Lower CODER_PG_CONN_MAX_OPEN to the recommended pool max, or raise max_connections: ${runbook('coderpostgresbudgetovercommitted')}. -Inf means an unbounded pool (${runbook('coderdatabasepoolunbounded', 'CoderDatabasePoolUnbounded')}).`,
+      )
+        .withTarget(query('A', `min by (phase) (${m('budget_headroom_connections')})`, '{{phase}}'))
+        .thresholds(steps('red', [0, 'green']))
+        .overrideByName('rollout', [{ id: 'thresholds', value: steps('orange', [0, 'green']).build() }])
+        .colorMode(common.BigValueColorMode.Background)
+        .span(5),
+    )
+    .withPanel(
+      stat(
+        'Live headroom',
+        `Slots free right now: A - U. At 0 new connections fail with "too many clients" (CoderPostgresConnectionsExhausted): find who holds them with Q1 and free slots first, ${runbook('coderpostgresconnectionsexhausted')}.`,
+      )
+        .withTarget(query('A', `min(${m('headroom_connections')})`, 'headroom'))
+        .thresholds(steps('red', [1, 'green']))
+        .span(3),
+    )
+    .withPanel(
+      stat(
+        'Utilization',
+        `Connections in use over the slots an ordinary role can use (U / A). Yellow above 80% and red above 90%, as CoderPostgresConnectionsHigh: ${runbook('coderpostgresconnectionshigh')}.`,
+      )
+        .withTarget(query('A', `max(${m('utilization_ratio')})`, 'utilization'))
+        .unit('percentunit')
+        .decimals(1)
+        .min(0)
+        .max(1)
+        .thresholds(steps('green', [0.8, 'yellow'], [0.9, 'red']))
+        .span(3),
+    )
+    .withPanel(
+      stat(
+        'Replicas: observed / planned',
+        'Coder replicas the monitor discovers (up or not) and the count it plans for (max of observed and --coder.replicas, e.g. the HPA maximum). ' +
+          `Fewer observed than you run: check --coder.targets (${runbook('coderreplicametricsdown', 'CoderReplicaMetricsDown')}). More planned than "Max safe replicas": the budget does not fit.`,
+      )
+        .withTarget(query('A', `max by (source) (${m('replicas')})`, '{{source}}'))
+        .colorScheme(new FieldColorBuilder().mode(FieldColorModeId.Fixed).fixedColor('blue'))
+        .span(4),
+    )
+    .withPanel(
+      stat(
+        'Recommended pool max',
+        `The largest CODER_PG_CONN_MAX_OPEN that fits a rolling update with the safety margin kept. Set it (or lower) in Coder's Helm values: ${runbook('1-lower-coder_pg_conn_max_open', 'fix 1')}. ` +
+          `0 (red): no pool size fits, raise max_connections (${runbook('2-raise-max_connections', 'fix 2')}) or run fewer replicas.`,
+      )
+        .withTarget(query('A', `min(${m('recommended_pool_max_connections')})`, 'pool max'))
+        .thresholds(steps('red', [1, 'green']))
+        .span(3),
+    )
+    .withPanel(
+      stat(
+        'Max safe replicas',
+        `Replicas that fit at today's largest pool max, steady, with the safety margin kept. Below the planned replicas: lower the pool max or cap the HPA (${runbook('4-cap-the-replica-count-hpa', 'fix 4')}); do not scale Coder up to fix a connection alert.`,
+      )
+        .withTarget(query('A', `min(${m('max_safe_replicas')})`, 'replicas'))
+        .colorScheme(new FieldColorBuilder().mode(FieldColorModeId.Fixed).fixedColor('blue'))
+        .span(3),
+    )
+    .withPanel(
+      stat(
+        'PostgreSQL reachable',
+        `Whether the monitor's last poll of PostgreSQL succeeded. While it is down every capacity figure on this dashboard is empty, never frozen: ${runbook('coderpostgrescapacitymonitordown', 'CoderPostgresCapacityMonitorDown')}.`,
+      )
+        .withTarget(query('A', `max(${m('postgres_up')})`, 'postgres_up'))
+        .mappings(upDown)
+        .thresholds(steps('red', [1, 'green']))
+        .graphMode(common.BigValueGraphMode.None)
+        .span(3),
+    );
+
+  // --- Connections over time, against the limits. ---
+  builder
+    .withRow(new RowBuilder('Connections'))
+    .withPanel(
+      timeseries(
+        'Connections by owner and state',
+        "Client backends PostgreSQL holds, stacked by owner (coder, other, monitor) and state, against available slots A (red), the safety-margin line floor(A × " +
+          `${marginFactor}) (yellow: ${marginFactor} = 1 - the daemon's default --capacity.safety-margin ${defaultSafetyMargin}; if you run another margin, read the line accordingly) ` +
+          'and the worst case other + Coder budget (orange dashed: every pool full). The stack above yellow: the 20% spare is gone; orange above red: overcommitted. ' +
+          `Find the holders with Q1 of the ${runbook('before-you-start')}; "unknown" states mean the monitor lacks pg_monitor.`,
+      )
+        .withTarget(query('A', `max by (owner, state) (sum without (database, role, application) (${m('connections')}))`, '{{owner}} {{state}}'))
+        .withTarget(query('B', `min(${m('available_connections')})`, 'available (A)'))
+        .withTarget(query('C', `floor(min(${m('available_connections')}) * ${marginFactor})`, `safety margin: floor(A × ${marginFactor})`))
+        .withTarget(query('D', `max(${m('other_connections')}) + max(${m('coder_budget_connections', 'phase="steady"')})`, 'other + Coder budget (steady)'))
+        .stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal).group('A'))
+        .fillOpacity(40)
+        .lineInterpolation(common.LineInterpolation.StepAfter)
+        .legend(tableLegend())
+        .min(0)
+        .decimals(0)
+        .overrideByQuery('B', referenceLine('red', false))
+        .overrideByQuery('C', referenceLine('yellow', true))
+        .overrideByQuery('D', referenceLine('orange', true))
+        .span(24)
+        .height(10),
+    );
+
+  // --- Where max_connections goes: reserved slots, other clients, Coder, Coder's budget, free. ---
+  const coderInUse = `(max(sum without (replica) (${m('replica_in_use_connections')})) or vector(0))`;
+  builder
+    .withRow(new RowBuilder('Budget composition'))
+    .withPanel(
+      timeseries(
+        'Budget composition',
+        'max_connections split, bottom to top: superuser reserved (S), reserved_connections (R, PG 16+), provider reserved (V), other applications (the monitor included), ' +
+          "Coder in use (its pools' in-use connections), Coder idle (idle pooled, the pubsub LISTEN connections and any unaccounted), Coder budget not yet open (what the pools may still open), and free. " +
+          'When the stack rises above the max_connections line (red), Coder is overcommitted by the difference. ' +
+          `Shrink the largest band you control: other applications (Q1), Coder's budget (${runbook('1-lower-coder_pg_conn_max_open', 'fix 1')}), or add slots (${runbook('2-raise-max_connections', 'fix 2')}).`,
+      )
+        .withTarget(query('A', `max(${m('reserved_connections', 'reason="superuser"')})`, 'superuser reserved'))
+        .withTarget(query('B', `max(${m('reserved_connections', 'reason="reserved"')})`, 'reserved_connections'))
+        .withTarget(query('C', `max(${m('reserved_connections', 'reason="provider"')})`, 'provider reserved'))
+        .withTarget(query('D', `max(${m('other_connections')})`, 'other applications'))
+        .withTarget(query('E', coderInUse, 'Coder in use'))
+        .withTarget(query('F', `clamp_min(max(${m('coder_connections')}) - ${coderInUse}, 0)`, 'Coder idle'))
+        .withTarget(
+          query('G', `clamp_min(max(${m('coder_budget_connections', 'phase="steady"')}) - max(${m('coder_connections')}), 0)`, 'Coder budget not yet open'),
+        )
+        .withTarget(query('H', `clamp_min(min(${m('budget_headroom_connections', 'phase="steady"')}), 0)`, 'free'))
+        .withTarget(query('I', `max(${m('max_connections')})`, 'max_connections'))
+        .stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal).group('A'))
+        .fillOpacity(70)
+        .lineInterpolation(common.LineInterpolation.StepAfter)
+        .legend(tableLegend())
+        .min(0)
+        .decimals(0)
+        .overrideByQuery('A', [fixedColor('dark-purple')])
+        .overrideByQuery('B', [fixedColor('purple')])
+        .overrideByQuery('C', [fixedColor('super-light-purple')])
+        .overrideByQuery('D', [fixedColor('orange')])
+        .overrideByQuery('E', [fixedColor('dark-blue')])
+        .overrideByQuery('F', [fixedColor('blue')])
+        .overrideByQuery('G', [fixedColor('super-light-blue')])
+        .overrideByQuery('H', [fixedColor('green')])
+        .overrideByQuery('I', referenceLine('red', false))
+        .span(24)
+        .height(10),
+    );
+
+  // --- Each Coder replica's pool. ---
+  const perReplica = (name: string) => `max by (replica) (${m(name)})`;
+  builder
+    .withRow(new RowBuilder('Coder replicas'))
+    .withPanel(
+      new TablePanelBuilder()
+        .title('Replicas')
+        .description(
+          "Each Coder replica's database/sql pool as its /metrics reports it. up = down: its connections are still budgeted at its last pool max but count as unaccounted " +
+            `(${runbook('coderreplicametricsdown', 'CoderReplicaMetricsDown')}). pool max "unbounded" (0): set CODER_PG_CONN_MAX_OPEN (${runbook('coderdatabasepoolunbounded', 'CoderDatabasePoolUnbounded')}). ` +
+            `in use = pool max, or waits/s above 0: the pool is too small for its load (${runbook('coderdatabasepoolsaturated', 'CoderDatabasePoolSaturated')}).`,
+        )
+        .datasource(datasource)
+        .withTarget(tableQuery('A', perReplica('replica_up')))
+        .withTarget(tableQuery('B', perReplica('replica_open_connections')))
+        .withTarget(tableQuery('C', perReplica('replica_in_use_connections')))
+        .withTarget(tableQuery('D', perReplica('replica_idle_connections')))
+        .withTarget(tableQuery('E', perReplica('replica_pool_max_connections')))
+        .withTarget(tableQuery('F', `max by (replica) (rate(${m('replica_wait_count_total')}[$__rate_interval]))`))
+        .withTransformation({ id: 'merge', options: {} })
+        .withTransformation({
+          id: 'organize',
+          options: {
+            excludeByName: { Time: true },
+            indexByName: { replica: 0, 'Value #A': 1, 'Value #B': 2, 'Value #C': 3, 'Value #D': 4, 'Value #E': 5, 'Value #F': 6 },
+            renameByName: { 'Value #A': 'up', 'Value #B': 'open', 'Value #C': 'in use', 'Value #D': 'idle', 'Value #E': 'pool max', 'Value #F': 'waits/s' },
+          },
+        })
+        .sortBy([new common.TableSortByFieldStateBuilder().displayName('replica')])
+        .decimals(0)
+        .overrideByName('up', [
+          { id: 'mappings', value: upDown },
+          { id: 'custom.cellOptions', value: { type: common.TableCellDisplayMode.ColorBackground } },
+        ])
+        .overrideByName('pool max', [{ id: 'mappings', value: [{ type: MappingType.ValueToText, options: { '0': { text: 'unbounded', color: 'red', index: 0 } } }] }])
+        .overrideByName('waits/s', [
+          { id: 'decimals', value: 2 },
+          { id: 'thresholds', value: steps('text', [0.001, 'orange']).build() },
+          { id: 'custom.cellOptions', value: { type: common.TableCellDisplayMode.ColorText } },
+        ])
+        .span(24)
+        .height(8),
+    );
+
+  // --- Pool waits: coderd's requests queueing for a connection. ---
+  builder
+    .withRow(new RowBuilder('Pool waits'))
+    .withPanel(
+      timeseries(
+        'Waits for a connection',
+        'How often each replica waited for a free pool connection (rate of go_sql_wait_count_total). Any sustained rate means requests queue inside coderd. ' +
+          `Slow queries or latency first, then a larger pool only if the budget allows it: ${runbook('coderdatabasepoolsaturated', 'CoderDatabasePoolSaturated')}.`,
+      )
+        .withTarget(query('A', `max by (replica) (rate(${m('replica_wait_count_total')}[$__rate_interval]))`, '{{replica}}'))
+        .axisLabel('waits / s')
+        .min(0)
+        .span(12),
+    )
+    .withPanel(
+      timeseries(
+        'Time spent waiting',
+        'Seconds each replica spent waiting for a pool connection, per second (rate of go_sql_wait_duration_seconds_total): 0.5 means on average half a request is always queued. ' +
+          `Read with the panel beside it: ${runbook('coderdatabasepoolsaturated', 'CoderDatabasePoolSaturated')}.`,
+      )
+        .withTarget(query('A', `max by (replica) (rate(${m('replica_wait_duration_seconds_total')}[$__rate_interval]))`, '{{replica}}'))
+        .unit('s')
+        .axisLabel('waited per second')
+        .min(0)
+        .span(12),
+    );
+
+  // --- PostgreSQL round trip. ---
+  const quantile = (q: number) =>
+    `histogram_quantile(${q}, sum by (le, instance) (rate(${m('postgres_round_trip_seconds_bucket')}[$__rate_interval])))`;
+  builder
+    .withRow(new RowBuilder('PostgreSQL round trip'))
+    .withPanel(
+      timeseries(
+        'Poll round trip',
+        "Wall time of the monitor's poll statement, p50 / p90 / p99 per monitor: close to the round trip every one of Coder's queries pays. " +
+          `The dashed line is the 10 ms at which CoderPostgresLatencyHigh fires on p90: move Coder and PostgreSQL into one zone (${runbook('coderpostgreslatencyhigh', 'CoderPostgresLatencyHigh')}).`,
+      )
+        .withTarget(query('A', quantile(0.5), 'p50 {{instance}}'))
+        .withTarget(query('B', quantile(0.9), 'p90 {{instance}}'))
+        .withTarget(query('C', quantile(0.99), 'p99 {{instance}}'))
+        .unit('s')
+        .min(0)
+        .thresholds(steps('green', [0.01, 'red']))
+        .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed))
+        .span(24),
+    );
+
+  // --- Alerts. ---
+  builder.withRow(new RowBuilder('Alerts')).withPanel(
+    new GenericPanelBuilder()
+      .type('alertlist')
+      .title('Coder alerts')
+      .description(
+        "Firing and pending alerts whose name contains \"Coder\": alerts/coder-pg-capacity.rules.yml (and Coder's own, if you run them). " +
+          'Data-source-managed rules show when the Prometheus data source has "Manage alerts via Alerting UI" on, or when Grafana evaluates the rules. ' +
+          `Each alert's runbook_url opens its section of the ${runbook('runbooks-coder-pg-capacity-alerts', 'runbooks')}.`,
+      )
+      .options({
+        viewMode: 'list',
+        groupMode: 'default',
+        groupBy: [],
+        maxItems: 20,
+        sortOrder: 1,
+        dashboardAlerts: false,
+        alertName: 'Coder',
+        alertInstanceLabelFilter: '',
+        showInstances: true,
+        stateFilter: { firing: true, pending: true, noData: false, normal: false, error: true },
+      })
+      .span(24)
+      .height(8),
+  );
+
+  return numbered(builder.build());
+}
+
+/** The committed file's exact text: JSON with a 2-space indent and a final newline. */
+export function dashboardJson(): string {
+  return `${JSON.stringify(buildDashboard(), null, 2)}\n`;
+}

@@ -1,0 +1,89 @@
+// The alert rules end to end, with every part real: PostgreSQL (max_connections 60),
+// three stand-in Coder replicas holding real connections, the daemon polling them, and
+// Prometheus + Alertmanager loading alerts/coder-pg-capacity.rules.yml (only `for:`
+// shortened). The reference scenario is overcommitted: Alertmanager must deliver
+// CoderPostgresBudgetOvercommitted with the figures an operator acts on; after the
+// operator lowers CODER_PG_CONN_MAX_OPEN to 8 and the replicas roll, it must resolve.
+
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { startStandInReplica, type StandInReplica } from '../../src/demo/stand-in-replica.js';
+import { startTestDaemon, type RunningDaemon } from '../support/daemon.js';
+import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { findAlert, startPrometheusStack, type PrometheusStack } from '../support/prometheus-stack.js';
+import { OTHER_PASSWORD, coderUrl, createCoderCluster, holdConnections, monitorUrl } from '../support/scenario.js';
+
+const ruleFile = fileURLToPath(new URL('../../alerts/coder-pg-capacity.rules.yml', import.meta.url));
+const ALERT = 'CoderPostgresBudgetOvercommitted';
+const POOL_MAX_BEFORE = 20;
+const POOL_MAX_AFTER = 8; // what the daemon recommends for this scenario
+const OPEN_PER_REPLICA = 5;
+
+let server: TestPostgres | undefined;
+let other: Awaited<ReturnType<typeof holdConnections>> | undefined;
+const replicas: StandInReplica[] = [];
+let daemon: RunningDaemon | undefined;
+let prometheus: PrometheusStack | undefined;
+
+// Everything started here is stopped here, also when a step above failed half way.
+afterAll(async () => {
+  await prometheus?.stop();
+  await daemon?.stop();
+  await Promise.all(replicas.map((replica) => replica.close()));
+  await other?.close();
+  await server?.destroy();
+}, 60_000);
+
+function standIn(connectionString: string, poolMax: number, port = 0): Promise<StandInReplica> {
+  return startStandInReplica({ connectionString, poolMax, open: OPEN_PER_REPLICA, inUse: 2, port, applicationName: '' });
+}
+
+/** Replaces one stand-in by a new one on the same address: a pod restarted with a new setting. */
+async function restartWithPoolMax(index: number, poolMax: number, connectionString: string): Promise<void> {
+  const old = replicas[index]!;
+  const port = Number(new URL(old.url).port);
+  await old.close();
+  replicas[index] = await standIn(connectionString, poolMax, port);
+}
+
+// The reference scenario, with Prometheus and Alertmanager watching it: available 57,
+// other 8 (7 + the monitor), three replicas at pool max 20 holding 5 + 1 each.
+beforeAll(async () => {
+  server = await startPostgres({ maxConnections: 60 });
+  await createCoderCluster(server);
+  other = await holdConnections(server.url('postgres', 'analytics', OTHER_PASSWORD), 7);
+  for (let i = 0; i < 3; i++) replicas.push(await standIn(coderUrl(server), POOL_MAX_BEFORE));
+  daemon = await startTestDaemon(['--postgres.url', monitorUrl(server), '--coder.role', 'coder', '--coder.targets', replicas.map((r) => r.url).join(',')]);
+  const running = daemon;
+  await vi.waitFor(async () => expect(await running.sample('coder_pg_capacity_replicas', { source: 'observed' })).toBe(3), { timeout: 10_000 });
+
+  prometheus = await startPrometheusStack({
+    scrapeTargets: [new URL(daemon.url).host],
+    ruleFile,
+    forOverride: '3s',
+  });
+}, 120_000);
+
+describe('alerts end to end: daemon, Prometheus and Alertmanager on a real PostgreSQL', () => {
+  it('an overcommitted budget pages with its figures, and resolves once CODER_PG_CONN_MAX_OPEN is lowered to 8', async () => {
+    const stack = prometheus!;
+    // available 57 - other 8 (7 + the monitor) = 49 for Coder; budget 3 x (20 + 1) = 63.
+    const firing = await stack.webhook.waitFor((payload) => findAlert(payload, ALERT, 'firing') !== undefined, 40_000);
+    const alert = findAlert(firing, ALERT, 'firing')!;
+    expect(alert.labels).toMatchObject({ severity: 'critical', phase: 'steady', job: 'coder-pg-capacity' });
+    expect(alert.annotations.description).toContain('Steady-state budget 63 connections > 49 available to Coder');
+    expect(alert.annotations.description).toContain('budget headroom -14 connections');
+    expect(alert.annotations.runbook_url).toMatch(/docs\/runbooks\.md#coderpostgresbudgetovercommitted$/);
+
+    // The operator follows the runbook: CODER_PG_CONN_MAX_OPEN=8, and the Deployment
+    // rolls the replicas one by one (same addresses, as behind a Service).
+    for (let i = 0; i < replicas.length; i++) await restartWithPoolMax(i, POOL_MAX_AFTER, coderUrl(server!));
+
+    // It fits again as soon as two replicas run at 8 (9 + 9 + 21 = 39 <= 49).
+    await stack.webhook.waitFor((payload) => findAlert(payload, ALERT, 'resolved') !== undefined, 40_000);
+    // Once all three have rolled: budget 3 x (8 + 1) = 27 of the 49 left for Coder.
+    const steady = async (metric: string) => (await stack.query(`coder_pg_capacity_${metric}{phase="steady"}`)).result;
+    await vi.waitFor(async () => expect(await steady('coder_budget_connections')).toMatchObject([{ value: [expect.any(Number), '27'] }]), { timeout: 10_000 });
+    expect(await steady('budget_headroom_connections')).toMatchObject([{ value: [expect.any(Number), '22'] }]);
+  }, 90_000);
+});
