@@ -30,6 +30,13 @@ async function lookup(resolve: (hostname: string) => Promise<string[]>, hostname
   }
 }
 
+function noRecordsMessage(hostname: string): string {
+  const hint = 'check the headless Service selects the coderd pods';
+  // Node's resolver ignores resolv.conf search domains: a short Service name never resolves.
+  if (!hostname.includes('.')) return `${hostname} has no A or AAAA records: ${hint}, and give the fully qualified name (coder-metrics.<namespace>.svc.cluster.local): search domains do not apply`;
+  return `${hostname} has no A or AAAA records: ${hint}`;
+}
+
 function addressUrl(spec: Extract<TargetSpec, { kind: 'dns' }>, address: string): string {
   const host = address.includes(':') ? `[${address}]` : address;
   return `${spec.protocol}//${host}:${spec.port}${spec.path}`;
@@ -48,7 +55,7 @@ export async function discoverTargets(specs: TargetSpec[], resolver: AddressReso
         const [v4, v6] = await Promise.all([lookup((h) => resolver.resolve4(h), spec.hostname), lookup((h) => resolver.resolve6(h), spec.hostname)]);
         const addresses = [...v4, ...v6];
         if (addresses.length === 0) {
-          failures.push({ spec: spec.text, message: `${spec.hostname} has no A or AAAA records: check the headless Service selects the coderd pods` });
+          failures.push({ spec: spec.text, message: noRecordsMessage(spec.hostname) });
         }
         for (const address of addresses) found.add(addressUrl(spec, address));
       } catch (error) {
