@@ -3,6 +3,7 @@
 
 import { parseConfig } from '../../src/config.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
+import type { AddressResolver } from '../../src/sources/discovery.js';
 import { captureLogs, type CapturedLogs } from './logs.js';
 
 export interface RunningDaemon extends Daemon {
@@ -13,10 +14,11 @@ export interface RunningDaemon extends Daemon {
   sample(name: string, labels?: Record<string, string>): Promise<number | undefined>;
 }
 
-export async function startTestDaemon(args: string[], env: Record<string, string> = {}): Promise<RunningDaemon> {
+/** `resolver` answers the dns+ targets (a test DNS server); node:dns's default otherwise. */
+export async function startTestDaemon(args: string[], env: Record<string, string> = {}, options: { resolver?: AddressResolver } = {}): Promise<RunningDaemon> {
   const config = parseConfig(['--web.listen-address', '127.0.0.1:0', '--poll.schedule', '* * * * * *', '--poll.timeout', '1s', ...args], env);
   const logs = captureLogs();
-  const daemon = await startDaemon(config, { logger: logs.logger });
+  const daemon = await startDaemon(config, { logger: logs.logger, resolver: options.resolver });
   const scrape = async () => parseExposition(await (await fetch(`${daemon.url}/metrics`)).text());
   return {
     ...daemon,
