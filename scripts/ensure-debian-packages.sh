@@ -17,6 +17,7 @@ binaries_of() {
     prometheus-alertmanager) echo "prometheus-alertmanager amtool" ;;
     prometheus-postgres-exporter) echo "prometheus-postgres-exporter" ;;
     chromium) echo "chromium" ;;
+    openssl) echo "openssl" ;;
     *) echo "" ;;
   esac
 }

@@ -12,6 +12,8 @@ const DEMO_PLACEHOLDER_URL = 'postgres://monitor@127.0.0.1:5432/coder';
 const commands = {
   serve: 'Poll PostgreSQL and the Coder replicas on a schedule and serve /metrics (the daemon).',
   demo: 'Start an embedded PostgreSQL, three stand-in Coder replicas and the daemon, and print the URLs to open.',
+  check:
+    'Poll once and say whether Coder fits: exit 0 fits, 1 warning, 2 overcommitted or PostgreSQL unreachable. --coder.replicas N --coder.pool-max M judge a plan.',
 } as const;
 
 type Command = keyof typeof commands;
@@ -40,6 +42,11 @@ async function runCommand(command: Command, config: Config, logger: Logger): Pro
   if (command === 'demo') {
     const { runDemo } = await import('./demo/run-demo.js');
     return runDemo(config, logger);
+  }
+  if (command === 'check') {
+    // check logs to stderr (its report is on stdout), so it makes its own logger.
+    const { runCheck } = await import('./commands/check.js');
+    return runCheck(config);
   }
   const { runServe } = await import('./commands/serve.js');
   return runServe(config, logger);

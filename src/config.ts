@@ -5,6 +5,8 @@
 import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
 import type { MaxSurge } from './model/snapshot.js';
+import { iamConfigProblems, postgresAuthModes, type PostgresAuth } from './sources/postgres-iam.js';
+import { resolvePostgresTls, sslModes, type PostgresTlsSettings, type TlsSettingInput } from './sources/postgres-tls.js';
 import { parseTargets, type TargetSpec } from './sources/targets.js';
 
 export interface PostgresConnectionSettings {
@@ -23,10 +25,15 @@ export interface Config {
   postgres: PostgresConnectionSettings & {
     /** 'auto' = rds.rds_superuser_reserved_connections when present, else 0. */
     providerReserved: number | 'auto';
+    /** sslmode and certificates: flag, else the URL's parameter, else PG* variable. */
+    tls: PostgresTlsSettings;
+    auth: PostgresAuth;
   };
   coder: {
     targets: TargetSpec[];
     poolMax: number;
+    /** --coder.pool-max was given on the command line: `check` then plans every replica at it. */
+    poolMaxOnCommandLine: boolean;
     extraConnections: number;
     replicas: number | null;
     maxSurge: MaxSurge;
@@ -37,8 +44,9 @@ export interface Config {
   };
   capacity: { safetyMargin: number };
   poll: { schedule: string; timeoutMs: number };
-  web: { host: string; port: number };
+  web: { host: string; port: number; /** exporter-toolkit web config (TLS, basic auth). */ configFile: string | null };
   log: { level: LogLevel };
+  check: { output: 'text' | 'json' };
 }
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -149,6 +157,42 @@ export const settings = [
     schema: z.union([z.literal('auto'), nonNegativeInt]),
   },
   {
+    flag: 'postgres.sslmode',
+    env: ['PGSSLMODE'],
+    defaultText: "prefer (the URL's sslmode= wins over PGSSLMODE)",
+    help: "libpq's sslmode: disable, allow, prefer (TLS if offered), require (TLS, unverified unless --postgres.sslrootcert is given), verify-ca (chain), verify-full (chain and host name).",
+    schema: z.enum(sslModes, { message: `expected one of ${sslModes.join(', ')}` }).optional(),
+  },
+  {
+    flag: 'postgres.sslrootcert',
+    env: ['PGSSLROOTCERT'],
+    defaultText: 'none',
+    help: 'CA file to verify the server with (RDS: global-bundle.pem), or "system" for public CAs. Read at each connect.',
+    schema: z.string().min(1).optional(),
+  },
+  {
+    flag: 'postgres.sslcert',
+    env: ['PGSSLCERT'],
+    defaultText: 'none',
+    help: 'Client certificate file (mTLS; pg_hba.conf "cert"). Read at each connect.',
+    schema: z.string().min(1).optional(),
+  },
+  {
+    flag: 'postgres.sslkey',
+    env: ['PGSSLKEY'],
+    defaultText: 'none',
+    help: 'Key file of the client certificate (unencrypted PEM). Read at each connect.',
+    schema: z.string().min(1).optional(),
+  },
+  {
+    flag: 'postgres.auth',
+    env: ['CODER_PG_AUTH'],
+    defaultText: 'password',
+    default: 'password',
+    help: "password, or awsiamrds: a fresh AWS IAM token per connect (region and credentials from the AWS chain, e.g. AWS_REGION and IRSA), TLS required. Coder's own variable.",
+    schema: z.enum(postgresAuthModes, { message: `expected one of ${postgresAuthModes.join(', ')}` }),
+  },
+  {
     flag: 'coder.targets',
     env: ['CAPACITY_CODER_TARGETS'],
     defaultText: 'none',
@@ -239,11 +283,24 @@ export const settings = [
     schema: listenAddress,
   },
   {
+    flag: 'web.config.file',
+    defaultText: 'none',
+    help: "Prometheus exporter-toolkit web config (tls_server_config, basic_auth_users), as for postgres_exporter. Re-read when it changes.",
+    schema: z.string().min(1).optional(),
+  },
+  {
     flag: 'log.level',
     defaultText: 'info',
     default: 'info',
     help: `Log level: ${logLevels.join(', ')}.`,
     schema: z.enum(logLevels),
+  },
+  {
+    flag: 'output',
+    defaultText: 'text',
+    default: 'text',
+    help: 'check only: the report as an aligned table (text) or as JSON (json).',
+    schema: z.enum(['text', 'json'], { message: 'expected text or json' }),
   },
 ] as const satisfies readonly Setting[];
 
@@ -343,14 +400,27 @@ export function parseConfig(args: string[], env: Environment): Config {
   const urlValid = parsed.has('postgres.url');
   if (!role && urlValid) problems.push("--coder.role: cannot tell Coder's role; give --postgres.url with a user, PGUSER, or --coder.role");
 
+  const auth = get<PostgresAuth>('postgres.auth');
+  const tlsGiven: Partial<Record<'mode' | 'rootCert' | 'cert' | 'key', TlsSettingInput>> = {};
+  for (const [field, flag] of [['mode', 'postgres.sslmode'], ['rootCert', 'postgres.sslrootcert'], ['cert', 'postgres.sslcert'], ['key', 'postgres.sslkey']] as const) {
+    const value = get<string | undefined>(flag);
+    if (value !== undefined) tlsGiven[field] = { value, from: raw.get(flag)?.from ?? `--${flag}` };
+  }
+  const tls = resolvePostgresTls(
+    { url: urlValid ? connection.url : null, given: tlsGiven, requireEncryption: auth === 'awsiamrds' ? { because: '--postgres.auth=awsiamrds' } : undefined },
+    problems,
+  );
+  problems.push(...iamConfigProblems(auth, connection));
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   const listen = get<{ host: string; port: number }>('web.listen-address');
   return {
-    postgres: { ...connection, providerReserved: get('postgres.provider-reserved') },
+    postgres: { ...connection, providerReserved: get('postgres.provider-reserved'), tls, auth },
     coder: {
       targets,
       poolMax: get('coder.pool-max'),
+      poolMaxOnCommandLine: flags.has('coder.pool-max'),
       extraConnections: get('coder.extra-connections'),
       replicas: get<number | undefined>('coder.replicas') ?? null,
       maxSurge: get('coder.max-surge'),
@@ -361,8 +431,9 @@ export function parseConfig(args: string[], env: Environment): Config {
     },
     capacity: { safetyMargin: get('capacity.safety-margin') },
     poll: { schedule: get('poll.schedule'), timeoutMs: get('poll.timeout') },
-    web: listen,
+    web: { ...listen, configFile: get<string | undefined>('web.config.file') ?? null },
     log: { level: get('log.level') },
+    check: { output: get('output') },
   };
 }
 

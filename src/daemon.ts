@@ -6,6 +6,9 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { createMetrics } from './exposition/metrics.js';
 import { createApp, listen } from './http/server.js';
+import { webConfigGuard } from './http/web-auth.js';
+import { ReloadingWebConfig } from './http/web-config-reload.js';
+import { createHttpsServer } from './http/web-tls.js';
 import type { Logger } from './log.js';
 import type { PlanSettings } from './model/snapshot.js';
 import { Poller } from './poller.js';
@@ -16,7 +19,7 @@ import { PostgresSource } from './sources/postgres.js';
 import { version } from './version.js';
 
 export interface Daemon {
-  /** http://host:port of the web listener. */
+  /** http(s)://host:port of the web listener (https with a web config's tls_server_config). */
   url: string;
   poller: Poller;
   /** Stops polling and listening; resolves within about `graceMs`. */
@@ -48,6 +51,8 @@ export function createPoller(config: Config, { logger, resolver }: DaemonDepende
     coderApplicationName: config.coder.applicationName,
     replicasFromDb: config.coder.replicasFromDb,
     timeoutMs: config.poll.timeoutMs,
+    tls: config.postgres.tls,
+    auth: config.postgres.auth,
     logger,
   });
   const coder = new CoderSource({ targets: config.coder.targets, timeoutMs: config.poll.timeoutMs, resolver });
@@ -57,15 +62,25 @@ export function createPoller(config: Config, { logger, resolver }: DaemonDepende
 
 export async function startDaemon(config: Config, dependencies: DaemonDependencies): Promise<Daemon> {
   const { logger } = dependencies;
+  // A web config that cannot be used stops the start, as in the exporter-toolkit: better
+  // no listener than an open one the operator meant to lock.
+  const webConfig = config.web.configFile ? await ReloadingWebConfig.start(config.web.configFile, logger) : null;
   const { poller, postgres } = createPoller(config, dependencies);
   const metrics = createMetrics(() => poller.latest, version);
   poller.onPoll((result) => metrics.record(result));
 
-  const app = createApp({ poller, metrics, logger, version });
-  const server: Server = await listen(app, config.web.host, config.web.port);
+  const app = createApp({ poller, metrics, logger, version, guard: webConfig ? webConfigGuard(() => webConfig.current) : undefined });
+  let server: Server;
+  try {
+    server = await listen(app, config.web.host, config.web.port, webConfig?.current.tls ? (handler, limits) => createHttpsServer(handler, webConfig, logger, limits) : undefined);
+  } catch (error) {
+    webConfig?.close();
+    throw error;
+  }
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host === '[::]' || host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+  const scheme = webConfig?.current.tls ? 'https' : 'http';
+  const url = `${scheme}://${host === '[::]' || host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
 
   if (config.coder.targets.length === 0) {
     logger.warn('no --coder.targets: the budget counts only --coder.replicas (or the replicas table); per-replica figures stay empty');
@@ -83,6 +98,7 @@ export async function startDaemon(config: Config, dependencies: DaemonDependenci
     stop(graceMs = 1500) {
       // Idempotent: a signal and a clean-up path may both ask.
       stopping ??= (async () => {
+        webConfig?.close();
         const closing = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await schedule.stop(graceMs);

@@ -66,7 +66,8 @@ export async function runDemo(config: Config, logger: Logger): Promise<number> {
     process.stdout.write(`
 coder-pg-capacity demo is running.
 
-  Status and API:   ${daemon.url}/api/v1/capacity
+  Status page:      ${daemon.url}/
+  API (JSON):       ${daemon.url}/api/v1/capacity
   Prometheus:       ${daemon.url}/metrics
   Readiness:        ${daemon.url}/readyz
   PostgreSQL:       psql "${server.url('coder', 'monitor', 'monitor-demo')}"
@@ -74,7 +75,8 @@ coder-pg-capacity demo is running.
 
 Expect: available 57, coder 18, other 8 (the monitor's own included), headroom 31,
 budget 63 steady / 84 rollout, budget headroom -14 / -35, recommended pool max 8,
-max safe replicas 1. Press Ctrl+C to stop; everything started here is removed.
+max safe replicas 1. Try a what-if: npx coder-pg-capacity check --postgres.url '${server.url('coder', 'monitor', 'monitor-demo')}' --coder.role coder --coder.targets '${replicas.map((r) => r.url).join(',')}' --coder.pool-max 8
+Press Ctrl+C to stop; everything started here is removed.
 
 `);
     const code = await untilSignalled(daemon, logger);

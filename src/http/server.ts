@@ -3,22 +3,28 @@
 // latest poll: no request ever touches PostgreSQL or Coder.
 
 import { createServer, type Server } from 'node:http';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { CapacityMetrics } from '../exposition/metrics.js';
 import type { Logger } from '../log.js';
 import type { Poller } from '../poller.js';
+import { HTTP_LIMITS, HTTP_SERVER_OPTIONS, refuseBodiesAndUnsafeMethods } from './hardening.js';
 import { toJson } from './json.js';
+import { renderStatusPage } from './status-page.js';
 
 export interface HttpOptions {
   poller: Pick<Poller, 'latest' | 'lastPostgresSuccessAt'>;
   metrics: CapacityMetrics;
   logger: Logger;
   version: string;
+  /** Runs before every route: the web config's rate limit, headers and basic auth (web-auth.ts). */
+  guard?: RequestHandler;
 }
 
-export function createApp({ poller, metrics, logger, version }: HttpOptions): express.Express {
+export function createApp({ poller, metrics, logger, version, guard }: HttpOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(refuseBodiesAndUnsafeMethods);
+  if (guard) app.use(guard);
 
   app.get('/metrics', async (_req, res) => {
     res.set('Content-Type', metrics.registry.contentType);
@@ -59,12 +65,13 @@ export function createApp({ poller, metrics, logger, version }: HttpOptions): ex
     );
   });
 
+  // The status page: self-contained, so the policy forbids every outside resource and script.
   app.get('/', (_req, res) => {
     res
+      .set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'")
+      .set('Cache-Control', 'no-store')
       .type('text/html')
-      .send(
-        `<!doctype html><meta charset="utf-8"><title>coder-pg-capacity</title><h1>coder-pg-capacity ${version}</h1><ul><li><a href="metrics">/metrics</a></li><li><a href="api/v1/capacity">/api/v1/capacity</a></li><li><a href="readyz">/readyz</a></li></ul>`,
-      );
+      .send(renderStatusPage(poller.latest, { version }));
   });
 
   // No stack traces to clients: log the error, answer plainly.
@@ -76,13 +83,16 @@ export function createApp({ poller, metrics, logger, version }: HttpOptions): ex
   return app;
 }
 
+/** Makes an HTTPS server instead of HTTP (web-tls.ts), with the same header cap. */
+export type SecureServerFactory = (app: express.Express, options: typeof HTTP_SERVER_OPTIONS) => Server;
+
 /** Starts listening; resolves once bound, rejects with a clear message when it cannot. */
-export function listen(app: express.Express, host: string, port: number): Promise<Server> {
+export function listen(app: express.Express, host: string, port: number, secure?: SecureServerFactory): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createServer(app);
-    server.headersTimeout = 10_000;
-    server.requestTimeout = 30_000;
-    server.keepAliveTimeout = 5_000;
+    const server = secure ? secure(app, HTTP_SERVER_OPTIONS) : createServer(HTTP_SERVER_OPTIONS, app);
+    server.headersTimeout = HTTP_LIMITS.headersTimeoutMs;
+    server.requestTimeout = HTTP_LIMITS.requestTimeoutMs;
+    server.keepAliveTimeout = HTTP_LIMITS.keepAliveTimeoutMs;
     server.once('listening', () => resolve(server));
     server.listen(port, host || undefined);
     server.once('error', (error: NodeJS.ErrnoException) => {

@@ -36,8 +36,10 @@ export async function scrapeReplica(url: string, timeoutMs: number, maxBytes = D
     for await (const chunk of response.body) {
       bytes += chunk.byteLength;
       if (bytes > maxBytes) {
-        abort.abort(new Error('size cap'));
-        return { ok: false, error: `exposition from ${url} exceeds ${maxBytes} bytes; stopped reading` };
+        // The abort reason is what the user reads: leaving the loop cancels the aborted
+        // stream, which throws it, and the catch below reports it.
+        abort.abort(new Error(`the exposition exceeds ${maxBytes} bytes; stopped reading`));
+        return { ok: false, error: `cannot scrape ${url}: the exposition exceeds ${maxBytes} bytes; stopped reading` };
       }
       extractor.push(chunk);
     }

@@ -10,7 +10,18 @@ import type { PostgresConnectionSettings } from '../config.js';
 import type { Logger } from '../log.js';
 import type { PostgresFacts } from '../model/snapshot.js';
 import { redactSecrets } from '../redact.js';
+import { iamEndpoint, rdsIamTokenProvider, type AuthTokenProvider, type PostgresAuth } from './postgres-iam.js';
 import { parsePollRow, pollParameters, pollStatement, type PollRow } from './postgres-query.js';
+import {
+  DEFAULT_POSTGRES_TLS,
+  TlsFileError,
+  buildSslOptions,
+  describeTlsFailure,
+  fallsBackToPlaintext,
+  resolvePostgresTls,
+  withoutTlsParameters,
+  type PostgresTlsSettings,
+} from './postgres-tls.js';
 
 export const MONITOR_APPLICATION_NAME = 'coder-pg-capacity';
 
@@ -25,6 +36,12 @@ export interface PostgresSourceOptions {
   logger: Logger;
   /** Backoff bounds between reconnect attempts; the cap stays under the default poll interval. */
   backoff?: { initialMs: number; maxMs: number };
+  /** sslmode and certificates, resolved by config; default: the URL's own parameters, else prefer. */
+  tls?: PostgresTlsSettings;
+  /** 'awsiamrds': the password is a fresh IAM token at every connect. Default 'password'. */
+  auth?: PostgresAuth;
+  /** Makes the IAM token; default: @aws-sdk/rds-signer with the standard AWS chain. */
+  authTokenProvider?: AuthTokenProvider;
 }
 
 export type PostgresPoll =
@@ -49,12 +66,20 @@ export class PostgresSource {
   private lastError: PostgresSourceError | null = null;
   private liveReplicasQueryable = false;
   private warnedPasswordWhitespace = false;
+  private loggedPlaintextFallback = false;
+  private previousPollAt: number | null = null;
+  /** The last IAM token: a bearer secret for 15 minutes, masked like a password. */
+  private currentToken: string | null = null;
   private readonly secrets: (string | null)[] = [];
   private readonly backoff: { initialMs: number; maxMs: number };
+  private readonly tls: PostgresTlsSettings;
+  private readonly tokenProvider: AuthTokenProvider | null;
 
   constructor(private readonly options: PostgresSourceOptions) {
     this.backoff = options.backoff ?? { initialMs: 500, maxMs: 10_000 };
     this.secrets.push(options.connection.password);
+    this.tls = options.tls ?? tlsFromUrl(options.connection.url, options.auth ?? 'password');
+    this.tokenProvider = options.auth === 'awsiamrds' ? (options.authTokenProvider ?? rdsIamTokenProvider()) : null;
   }
 
   /** Where we connect, for messages: never with credentials. */
@@ -65,8 +90,10 @@ export class PostgresSource {
 
   /** Runs the poll statement; every failure is returned as data. */
   async poll(now: number = Date.now()): Promise<PostgresPoll> {
+    const sincePreviousPoll = this.previousPollAt === null ? Infinity : now - this.previousPollAt;
+    this.previousPollAt = now;
     try {
-      const client = await this.connected(now);
+      const client = await this.connected(now, sincePreviousPoll);
       const started = performance.now();
       const result = await client.query<PollRow>({
         text: pollStatement(this.liveReplicasQueryable),
@@ -89,29 +116,62 @@ export class PostgresSource {
     await this.drop();
   }
 
-  private async connected(now: number): Promise<pg.Client> {
+  private async connected(now: number, sincePreviousPoll: number): Promise<pg.Client> {
     if (this.client) return this.client;
     if (now < this.nextAttemptAt && this.lastError) throw this.lastError;
     try {
-      const client = new pg.Client(await this.clientConfig());
-      client.on('error', () => {
-        // The server went away between polls (restart, pg_terminate_backend): the next
-        // poll reconnects. Listening here keeps the error from crashing the process.
-        if (this.client === client) this.client = null;
-      });
-      await client.connect();
-      this.liveReplicasQueryable = this.options.replicasFromDb && (await this.hasReplicasTable(client));
+      const base = await this.clientConfig();
+      let client: pg.Client;
+      try {
+        client = await this.open({ ...base, ssl: await buildSslOptions(this.tls) });
+      } catch (error) {
+        if (!fallsBackToPlaintext(this.tls, error)) throw error;
+        client = await this.open({ ...base, ssl: false });
+        if (!this.loggedPlaintextFallback) {
+          this.loggedPlaintextFallback = true;
+          this.options.logger.info(
+            { address: this.address, sslmode: this.tls.mode },
+            'PostgreSQL offers no TLS: connected without encryption (sslmode=prefer). Set --postgres.sslmode=require or verify-full to insist on TLS',
+          );
+        }
+      }
+      try {
+        this.liveReplicasQueryable = this.options.replicasFromDb && (await this.hasReplicasTable(client));
+      } catch (error) {
+        void client.end().catch(() => undefined);
+        throw error;
+      }
       this.client = client;
       this.failures = 0;
       this.lastError = null;
       return client;
     } catch (error) {
       this.failures++;
-      const delay = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** (this.failures - 1));
+      // The backoff spaces attempts when polls come faster than reconnects should, but it
+      // never makes a poll skip its attempt when polls are already further apart: with
+      // PostgreSQL back, the monitor sees it at the next poll.
+      const delay = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** (this.failures - 1), sincePreviousPoll / 2);
       this.nextAttemptAt = now + delay;
       this.lastError = this.describe(error);
       throw this.lastError;
     }
+  }
+
+  /** Connects one client; a failed one is ended so that no socket outlives the attempt. */
+  private async open(config: pg.ClientConfig): Promise<pg.Client> {
+    const client = new pg.Client(config);
+    client.on('error', () => {
+      // The server went away between polls (restart, pg_terminate_backend): the next
+      // poll reconnects. Listening here keeps the error from crashing the process.
+      if (this.client === client) this.client = null;
+    });
+    try {
+      await client.connect();
+    } catch (error) {
+      void client.end().catch(() => undefined);
+      throw error;
+    }
+    return client;
   }
 
   private async hasReplicasTable(client: pg.Client): Promise<boolean> {
@@ -140,9 +200,13 @@ export class PostgresSource {
 
   private async clientConfig(): Promise<pg.ClientConfig> {
     const { connection, timeoutMs } = this.options;
-    const password = connection.passwordFile ? await this.readPasswordFile(connection.passwordFile) : connection.password;
+    const password = this.tokenProvider
+      ? await this.iamToken()
+      : connection.passwordFile
+        ? await this.readPasswordFile(connection.passwordFile)
+        : connection.password;
     const base: pg.ClientConfig = connection.url
-      ? { connectionString: withPassword(connection.url, password) }
+      ? { connectionString: withPassword(withoutTlsParameters(connection.url), password) }
       : {
           host: connection.host ?? undefined,
           port: connection.port ?? undefined,
@@ -159,6 +223,21 @@ export class PostgresSource {
       query_timeout: timeoutMs + 1000,
       keepAlive: true,
     };
+  }
+
+  /** A fresh token per connect: a token lives 15 minutes, the connection much longer. */
+  private async iamToken(): Promise<string> {
+    const endpoint = iamEndpoint(this.options.connection);
+    if (typeof endpoint === 'string') throw new PostgresSourceError(`${endpoint}: check --postgres.url`, 'iam_token');
+    try {
+      this.currentToken = await (this.tokenProvider as AuthTokenProvider)(endpoint);
+    } catch (error) {
+      throw new PostgresSourceError(
+        `cannot sign an RDS IAM token for ${endpoint.user}@${endpoint.host}:${endpoint.port} (${(error as Error).message}): set AWS_REGION to the database's region and give the monitor AWS credentials (IRSA, instance role or AWS_* variables)`,
+        'iam_token',
+      );
+    }
+    return this.currentToken;
   }
 
   /** Read at every connect so a rotated Secret takes effect without a restart. */
@@ -193,10 +272,19 @@ export class PostgresSource {
   /** Turns any failure into a message naming the input and the next step. */
   private describe(error: unknown): PostgresSourceError {
     if (error instanceof PostgresSourceError) return error;
+    if (error instanceof TlsFileError) return new PostgresSourceError(error.message, 'tls_file');
     const err = error as Error & { code?: string };
     const code = err.code ?? null;
-    const raw = redactSecrets(err.message ?? String(error), this.secrets);
+    const raw = redactSecrets(err.message ?? String(error), [...this.secrets, this.currentToken]);
     const at = `PostgreSQL at ${this.address}`;
+    const tlsFailure = describeTlsFailure(error, this.tls, at);
+    if (tlsFailure) return new PostgresSourceError(redactSecrets(tlsFailure, [...this.secrets, this.currentToken]), code ?? 'tls');
+    if (this.tokenProvider && (code === '28P01' || code === '28000')) {
+      return new PostgresSourceError(
+        `${at} refused the IAM token for user ${this.options.connection.user ?? '(default)'} (${code} ${raw}): GRANT rds_iam TO the user, allow rds-db:connect for it in the monitor's IAM policy, and check AWS_REGION is the database's region`,
+        code,
+      );
+    }
     const hints: Record<string, string> = {
       ECONNREFUSED: `cannot reach ${at} (ECONNREFUSED): is it running, and is --postgres.url right?`,
       ENOTFOUND: `cannot resolve the host of ${at} (ENOTFOUND): check --postgres.url`,
@@ -213,6 +301,14 @@ export class PostgresSource {
     if (/Connection terminated/i.test(raw)) return new PostgresSourceError(`${at}: connection lost (${raw}); reconnecting at the next poll`, 'connection_lost');
     return new PostgresSourceError(`${at}: ${raw}`, code);
   }
+}
+
+/** The URL's own TLS parameters when config resolved none (tests, embedders). */
+function tlsFromUrl(url: string | null, auth: PostgresAuth): PostgresTlsSettings {
+  const problems: string[] = [];
+  const settings = url === null && auth === 'password' ? DEFAULT_POSTGRES_TLS : resolvePostgresTls({ url, given: {}, requireEncryption: auth === 'awsiamrds' ? { because: '--postgres.auth=awsiamrds' } : undefined }, problems);
+  if (problems.length > 0) throw new Error(`invalid PostgreSQL TLS settings: ${problems.join('; ')}`);
+  return settings;
 }
 
 /** pg lets a URL's (absent) password override an explicit one, so the file's password goes into the URL. */

@@ -84,7 +84,7 @@ describe('scraping a Coder replica', () => {
     const body = `${'coderd_agents_up{workspace="w"} 1\n'.repeat(40_000)}${formatDbStats({ maxOpen: 10, open: 1, inUse: 0 })}`;
     nock('http://coder-big:2112').get('/metrics').reply(200, body);
     const outcome = await scrapeReplica('http://coder-big:2112/metrics', 2000, 100_000);
-    expect(outcome).toEqual({ ok: false, error: 'exposition from http://coder-big:2112/metrics exceeds 100000 bytes; stopped reading' });
+    expect(outcome).toEqual({ ok: false, error: 'cannot scrape http://coder-big:2112/metrics: the exposition exceeds 100000 bytes; stopped reading' });
   });
 });
 

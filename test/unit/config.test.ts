@@ -23,7 +23,7 @@ describe('configuration', () => {
     expect(config.coder.replicasFromDb).toBe(false);
     expect(config.capacity.safetyMargin).toBe(0.2);
     expect(config.poll).toEqual({ schedule: '*/15 * * * * *', timeoutMs: 5000 });
-    expect(config.web).toEqual({ host: '', port: 9816 });
+    expect(config.web).toEqual({ host: '', port: 9816, configFile: null });
     expect(config.log.level).toBe('info');
     expect(config.postgres.providerReserved).toBe('auto');
   });
@@ -75,8 +75,8 @@ describe('configuration', () => {
   });
 
   it('parses the listen address with and without a host', () => {
-    expect(parseConfig(['--postgres.url', url, '--web.listen-address', '127.0.0.1:9000'], {}).web).toEqual({ host: '127.0.0.1', port: 9000 });
-    expect(parseConfig(['--postgres.url', url, '--web.listen-address', '[::1]:9000'], {}).web).toEqual({ host: '::1', port: 9000 });
+    expect(parseConfig(['--postgres.url', url, '--web.listen-address', '127.0.0.1:9000'], {}).web).toEqual({ host: '127.0.0.1', port: 9000, configFile: null });
+    expect(parseConfig(['--postgres.url', url, '--web.listen-address', '[::1]:9000'], {}).web).toEqual({ host: '::1', port: 9000, configFile: null });
   });
 
   it('lists every problem at once', () => {

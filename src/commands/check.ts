@@ -1,0 +1,90 @@
+// `check`: one poll, a verdict, and an exit code a pipeline can gate on (0 fits, 1 fits
+// with a warning, 2 does not fit or PostgreSQL is unreachable). With --coder.replicas
+// and --coder.pool-max on the command line it judges a planned change instead of today's
+// pools: run it before a Helm upgrade. The report goes to stdout, logs to stderr.
+
+import { destination } from 'pino';
+import type { Config } from '../config.js';
+import { createPoller } from '../daemon.js';
+import { toJson } from '../http/json.js';
+import { createLogger, type Logger } from '../log.js';
+import { computeCapacity } from '../model/capacity.js';
+import type { Snapshot } from '../model/snapshot.js';
+import type { PollResult } from '../poller.js';
+import { assess, exitCodeOf } from '../report/findings.js';
+import { renderTerminalReport } from '../report/terminal.js';
+import { version } from '../version.js';
+
+export interface CheckIo {
+  write(text: string): void;
+  logger: Logger;
+}
+
+/**
+ * The snapshot of a planned pool max: every replica, observed and planned, runs it. The
+ * model stays pure and unaware of plans; the plan is a different input.
+ */
+export function withPoolMax(snapshot: Snapshot, poolMax: number): Snapshot {
+  return {
+    ...snapshot,
+    replicas: snapshot.replicas.map((replica) => ({ ...replica, poolMax })),
+    plan: { ...snapshot.plan, defaultPoolMax: poolMax },
+  };
+}
+
+/** The poll as `check` judges it: with the planned pool max applied when one was given. */
+export function judgedResult(result: PollResult, whatIfPoolMax: number | null): PollResult {
+  if (whatIfPoolMax === null) return result;
+  const snapshot = withPoolMax(result.snapshot, whatIfPoolMax);
+  return { ...result, snapshot, capacity: computeCapacity(snapshot) };
+}
+
+function defaultIo(config: Config): CheckIo {
+  return {
+    write: (text) => process.stdout.write(text),
+    // stdout carries the report (and may be parsed as JSON): logs go to stderr, synchronously
+    // so that nothing is lost when the process exits right after.
+    logger: createLogger(config.log.level, destination({ dest: 2, sync: true })),
+  };
+}
+
+export async function runCheck(config: Config, io: CheckIo = defaultIo(config)): Promise<0 | 1 | 2> {
+  const { poller, postgres } = createPoller(config, { logger: io.logger });
+  let polled: PollResult;
+  try {
+    polled = await poller.pollOnce();
+  } finally {
+    await postgres.close();
+  }
+  const whatIfPoolMax = config.coder.poolMaxOnCommandLine ? config.coder.poolMax : null;
+  const result = judgedResult(polled, whatIfPoolMax);
+  const assessment = assess(result, { judgeLatency: false });
+  const exitCode = exitCodeOf(assessment);
+
+  if (config.check.output === 'json') {
+    const pg = result.snapshot.postgres;
+    io.write(
+      `${toJson({
+        version,
+        verdict: assessment.verdict,
+        exitCode,
+        summary: assessment.summary,
+        fix: assessment.fix,
+        polledAt: new Date(result.completedAt).toISOString(),
+        plan: { ...result.snapshot.plan, whatIfPoolMax },
+        postgres: {
+          up: pg !== null,
+          error: result.postgresError,
+          roundTripSeconds: result.roundTripSeconds,
+          facts: pg,
+        },
+        capacity: result.capacity,
+        replicas: polled.snapshot.replicas,
+        findings: assessment.findings,
+      })}\n`,
+    );
+  } else {
+    io.write(renderTerminalReport({ result, assessment, exitCode, scraped: polled.snapshot, whatIfPoolMax }));
+  }
+  return exitCode;
+}

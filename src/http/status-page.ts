@@ -1,0 +1,127 @@
+// The status page at `/`: does Coder fit in PostgreSQL, at a glance, from the latest
+// poll. Server-rendered, no script and no external asset (air-gapped clusters), it
+// refreshes itself. Every interpolated string is escaped by the html`` tag: label values
+// and error messages come from remote systems.
+
+import type { PostgresFacts } from '../model/snapshot.js';
+import type { PollResult } from '../poller.js';
+import { assess, type Assessment, type Finding } from '../report/findings.js';
+import { figureRows } from '../report/figures.js';
+import { plannedOnly, replicaRows } from '../report/replicas.js';
+import { slotComposition } from '../report/slots.js';
+import { redactUrl } from '../redact.js';
+import { html, raw, type SafeHtml } from './html.js';
+import { renderSlotBar } from './slot-bar.js';
+import { statusPageStyle } from './status-page-style.js';
+
+export interface StatusPageInfo {
+  version: string;
+  /** ms since the epoch; for "polled 3 s ago". */
+  now?: number;
+  /** How often the browser reloads the page. */
+  refreshSeconds?: number;
+}
+
+const DEFAULT_REFRESH_SECONDS = 15;
+
+export function renderStatusPage(result: PollResult | null, info: StatusPageInfo): string {
+  const assessment = assess(result);
+  const now = info.now ?? Date.now();
+  const refresh = info.refreshSeconds ?? DEFAULT_REFRESH_SECONDS;
+  const body = html`<main>
+${renderHeader(result, info.version, now)}
+${renderVerdict(assessment)}
+${renderCapacity(result)}
+${
+  // Without figures (PostgreSQL down) the findings and replicas take the whole width.
+  result?.capacity
+    ? html`<div class="columns"><div>${renderFigures(result)}</div><div>${renderFindings(assessment.findings)}${renderReplicas(result)}</div></div>`
+    : html`<div class="single">${renderFindings(assessment.findings)}${renderReplicas(result)}</div>`
+}
+<footer>Reloads every ${refresh} s. Also: <a href="metrics">/metrics</a> · <a href="api/v1/capacity">/api/v1/capacity</a> · <a href="readyz">/readyz</a></footer>
+</main>`;
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="refresh" content="${refresh}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<title>${assessment.verdict} · coder-pg-capacity</title>
+<style>${raw(statusPageStyle)}</style>
+</head>
+<body>
+${body}
+</body>
+</html>
+`.text;
+}
+
+function describeServer(pg: PostgresFacts): string {
+  const { session } = pg;
+  return `PostgreSQL ${pg.serverVersion} · port ${session.port ?? 'unknown'} · database ${session.database} · user ${session.user}`;
+}
+
+function renderHeader(result: PollResult | null, version: string, now: number): SafeHtml {
+  const when = result
+    ? `polled ${new Date(result.completedAt).toISOString().replace('T', ' ').slice(0, 19)} UTC (${Math.max(0, Math.round((now - result.completedAt) / 1000))} s ago)`
+    : 'not polled yet';
+  const server = result?.snapshot.postgres ? describeServer(result.snapshot.postgres) : null;
+  return html`<header class="top"><div><strong>coder-pg-capacity</strong> ${version}${server ? ` · ${server}` : ''}</div><div>${when}</div></header>`;
+}
+
+function renderVerdict(assessment: Assessment): SafeHtml {
+  // "Fits" with a warning (the margin not kept, a replica down) reads amber, not green.
+  const warned = assessment.findings.some((finding) => finding.severity !== 'notice');
+  const tone = assessment.severity ?? (warned ? 'warning' : 'ok');
+  return html`<section class="verdict tone-${tone}" id="verdict">
+  <h1>${assessment.verdict}</h1>
+  <p>${assessment.summary}</p>
+  ${assessment.fix ? html`<p class="fix">Fix: ${assessment.fix}</p>` : ''}
+</section>`;
+}
+
+function renderCapacity(result: PollResult | null): SafeHtml | '' {
+  if (!result?.capacity) return '';
+  const slots = slotComposition(result.snapshot, result.capacity);
+  return html`<section class="card" id="slots"><h2>PostgreSQL's ${slots.maxConnections} connection slots, and Coder's budget</h2>${renderSlotBar(slots)}</section>`;
+}
+
+function renderFigures(result: PollResult | null): SafeHtml | '' {
+  const pg = result?.snapshot.postgres;
+  if (!result?.capacity || !pg) return '';
+  const rows = figureRows({ ...result.snapshot, postgres: pg }, result.capacity).map(
+    (row) =>
+      html`<tr data-figure="${row.id}"><th scope="row">${row.label}</th><td class="num${row.bad ? ' bad' : ''}">${row.value}</td><td class="meaning">${row.meaning}</td></tr>`,
+  );
+  return html`<section class="card" id="figures"><h2>Figures</h2><table class="figures"><tbody>${rows}</tbody></table></section>`;
+}
+
+function renderFinding(finding: Finding): SafeHtml {
+  return html`<li class="sev-${finding.severity}" data-finding="${finding.id}"><span class="sev">${finding.severity}</span><b>${finding.title}</b><p>${redactUrl(finding.detail)}</p>${finding.sql ? html`<pre>${finding.sql}</pre>` : ''}</li>`;
+}
+
+function renderFindings(findings: Finding[]): SafeHtml {
+  const list = findings.length > 0 ? html`<ul class="findings">${findings.map(renderFinding)}</ul>` : html`<p class="none">Nothing to report.</p>`;
+  return html`<section class="card" id="findings"><h2>Findings</h2>${list}</section>`;
+}
+
+function renderReplicas(result: PollResult | null): SafeHtml | '' {
+  if (!result) return '';
+  const rows = replicaRows(result.snapshot).map(
+    (row) => html`<tr data-replica="${row.replica}">
+  <td class="name">${redactUrl(row.replica)}</td>
+  <td class="${row.up ? 'up' : 'down'}">${row.up ? 'up' : 'down'}</td>
+  <td class="num">${row.poolMax}</td><td class="num">${row.open}</td><td class="num">${row.inUse}</td><td class="num">${row.idle}</td><td class="num">${row.waits}</td>
+</tr>`,
+  );
+  const planned = plannedOnly(result.snapshot, result.capacity);
+  const footer = planned
+    ? html`<tfoot><tr><td colspan="7">${planned.text}</td></tr></tfoot>`
+    : '';
+  const table =
+    rows.length > 0 || planned
+      ? html`<table class="replicas"><thead><tr><th>replica</th><th>up</th><th class="num">pool max</th><th class="num">open</th><th class="num">in use</th><th class="num">idle</th><th class="num">waits</th></tr></thead><tbody>${rows}</tbody>${footer}</table>`
+      : html`<p class="none">No Coder replica configured (--coder.targets).</p>`;
+  return html`<section class="card" id="replicas"><h2>Coder replicas</h2>${table}</section>`;
+}

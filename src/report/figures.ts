@@ -1,0 +1,76 @@
+// The capacity figures as rows a person reads: name, value, and where it comes from.
+// The status page and `check` show the same rows in the order of the capacity model.
+
+import type { Capacity } from '../model/capacity.js';
+import type { PostgresFacts, Snapshot } from '../model/snapshot.js';
+import { surgeReplicas } from '../model/capacity.js';
+import { HIGH_UTILIZATION } from './findings.js';
+import { formatCount, formatPercent } from './format.js';
+
+export type FigureId =
+  | 'available'
+  | 'used'
+  | 'coder'
+  | 'other'
+  | 'headroom'
+  | 'utilization'
+  | 'replicas'
+  | 'largest-pool-max'
+  | 'budget-steady'
+  | 'budget-rollout'
+  | 'budget-headroom-steady'
+  | 'budget-headroom-rollout'
+  | 'recommended-pool-max'
+  | 'max-safe-replicas'
+  | 'unaccounted';
+
+export interface FigureRow {
+  id: FigureId;
+  label: string;
+  value: string;
+  /** Drawn as bad (red) when true: a negative budget headroom, say. */
+  bad: boolean;
+  meaning: string;
+}
+
+/** Every figure of the model for one poll, as rows. */
+export interface FigureOptions {
+  /** The pool max is a plan (check's --coder.pool-max), not what the replicas report. */
+  poolMaxPlanned?: boolean;
+}
+
+export function figureRows(snapshot: Snapshot & { postgres: PostgresFacts }, capacity: Capacity, options: FigureOptions = {}): FigureRow[] {
+  const pg = snapshot.postgres;
+  const { plan } = snapshot;
+  const P = capacity.largestPoolMax;
+  const E = plan.extraConnections;
+  const surge = surgeReplicas(capacity.replicas.planned, plan.maxSurge);
+  const surgePods = `+ ${surge} surge ${surge === 1 ? 'pod' : 'pods'}`;
+  const margin = formatPercent(plan.safetyMargin);
+  const coderWho = `role ${pg.coderRole?.name ?? '(missing)'} in database ${pg.coderDatabase?.name ?? '(missing)'}`;
+
+  const row = (id: FigureId, label: string, value: string, meaning: string, bad = false): FigureRow => ({ id, label, value, bad, meaning });
+  return [
+    row('available', 'available', String(capacity.available), `max_connections ${pg.maxConnections} − ${pg.maxConnections - capacity.available} reserved`),
+    row('used', 'used', String(capacity.used), "client backends, the monitor's own included"),
+    row('coder', 'coder', String(capacity.coder), `backends of ${coderWho}`),
+    row('other', 'other', String(capacity.other), 'other applications and the monitor'),
+    row('headroom', 'headroom', String(capacity.headroom), 'available − used: free right now', capacity.headroom <= 0),
+    row('utilization', 'utilization', formatPercent(capacity.utilization), 'used / available', capacity.utilization > HIGH_UTILIZATION),
+    row('replicas', 'replicas', `${capacity.replicas.observed} / ${capacity.replicas.planned}`, 'observed / planned (--coder.replicas)'),
+    row('largest-pool-max', 'largest pool max', P === 0 ? 'unbounded' : String(P), options.poolMaxPlanned ? 'planned for every replica: --coder.pool-max' : 'per replica: go_sql_max_open_connections', P === 0),
+    row('budget-steady', 'budget, steady', formatCount(capacity.budget.steady), `what Coder may open: ${capacity.replicas.planned} × (pool max + ${E})`),
+    row('budget-rollout', 'budget, rollout', formatCount(capacity.budget.rollout), P === 0 ? `${surgePods}, unbounded, in a rolling update` : `${surgePods} × ${P + E} in a rolling update`),
+    row('budget-headroom-steady', 'budget headroom, steady', formatCount(capacity.budgetHeadroom.steady), 'available − other − budget', capacity.budgetHeadroom.steady < 0),
+    row('budget-headroom-rollout', 'budget headroom, rollout', formatCount(capacity.budgetHeadroom.rollout), 'the same in a rolling update', capacity.budgetHeadroom.rollout < 0),
+    row(
+      'recommended-pool-max',
+      'recommended pool max',
+      formatCount(capacity.recommendedPoolMax),
+      `fits a rollout with ${margin} spare${capacity.recommendedPoolMax === 0 ? ' (none fits)' : ''}`,
+      capacity.recommendedPoolMax !== null && P > 0 && capacity.recommendedPoolMax < P,
+    ),
+    row('max-safe-replicas', 'max safe replicas', String(capacity.maxSafeReplicas), P === 0 ? 'none fits while a pool is unbounded' : `fit at pool max ${P}, steady, ${margin} spare`, capacity.maxSafeReplicas < capacity.replicas.planned),
+    row('unaccounted', 'unaccounted', formatCount(capacity.unaccounted), 'Coder connections no replica explains', (capacity.unaccounted ?? 0) > 0),
+  ];
+}

@@ -1,0 +1,166 @@
+// The report `check` prints in a terminal: the verdict, the plan it judged, the
+// connection facts an admin would otherwise collect by hand, the figures, the replicas
+// and the findings, as aligned plain text (no colour: it goes to CI logs as often as
+// to a terminal).
+
+import type { PostgresFacts, Snapshot } from '../model/snapshot.js';
+import type { PollResult } from '../poller.js';
+import { redactUrl } from '../redact.js';
+import { figureRows } from './figures.js';
+import type { Assessment } from './findings.js';
+import { formatCount, formatPercent } from './format.js';
+import { plannedOnly, replicaRows } from './replicas.js';
+
+export interface TerminalReportInput {
+  /** The poll, with the plan applied (what `check` judged). */
+  result: PollResult;
+  assessment: Assessment;
+  exitCode: 0 | 1 | 2;
+  /** The snapshot as polled, before a what-if pool max replaced the replicas'. */
+  scraped: Snapshot;
+  /** --coder.pool-max from the command line: every replica judged at it. */
+  whatIfPoolMax: number | null;
+  width?: number;
+}
+
+const exitMeaning = { 0: 'fits', 1: 'fits, with a warning', 2: 'does not fit, or PostgreSQL is unreachable' } as const;
+
+/**
+ * Words wrapped so that each line, indented by `indent`, stays within `width`. The first
+ * line comes without the indent: the caller writes it (or a label of the same width).
+ */
+export function wrap(text: string, width: number, indent: string): string {
+  const room = Math.max(20, width - indent.length);
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line !== '' && line.length + 1 + word.length > room) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines.join(`\n${indent}`);
+}
+
+/** Rows of cells as columns padded to the widest cell; `right` lists right-aligned columns. */
+export function alignColumns(rows: string[][], right: number[] = [], indent = '  '): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows
+    .map((row) =>
+      (indent + row.map((cell, i) => (i === row.length - 1 && !right.includes(i) ? cell : right.includes(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0))).join('  ')).trimEnd(),
+    )
+    .join('\n');
+}
+
+function yesNo(value: boolean, yes: string, no: string): string {
+  return value ? yes : no;
+}
+
+function connectionFacts(pg: PostgresFacts, roundTripSeconds: number | null): string[][] {
+  const { session } = pg;
+  const monitorReserved =
+    session.superuser ? 'may use the superuser slots' : pg.coderRole && pg.coderRole.name === session.user ? yesNo(pg.coderRole.canUseReservedConnections, 'can use reserved connections', 'cannot use reserved connections') : null;
+  const monitor = [
+    session.user,
+    yesNo(session.superuser, 'superuser', 'not a superuser'),
+    ...(monitorReserved ? [monitorReserved] : []),
+    yesNo(pg.privilegesSufficient, 'privileges sufficient (pg_read_all_stats)', 'privileges insufficient (no pg_read_all_stats)'),
+  ];
+  const role = pg.coderRole;
+  const coder = role
+    ? [
+        role.name,
+        yesNo(role.superuser, 'SUPERUSER', 'not a superuser'),
+        yesNo(role.canUseReservedConnections, 'can use reserved connections', 'cannot use reserved connections'),
+        role.connectionLimit < 0 ? 'no connection limit' : `connection limit ${role.connectionLimit}`,
+      ]
+    : ['(role not found: check --coder.role)'];
+  const database = pg.coderDatabase;
+  const provider = pg.providerReservedSource === 'none' ? '' : ` (${pg.providerReservedSource})`;
+  return [
+    ['server', `PostgreSQL ${pg.serverVersion}, port ${session.port ?? 'unknown'}`],
+    ['current database', session.database],
+    ['current user', monitor.join(', ')],
+    ["Coder's role", coder.join(', ')],
+    ["Coder's database", database ? `${database.name}, ${database.connectionLimit < 0 ? 'no connection limit' : `connection limit ${database.connectionLimit}`}` : '(not found: check --coder.database)'],
+    ['max_connections', String(pg.maxConnections)],
+    ['reserved slots', `${pg.superuserReservedConnections} superuser_reserved_connections, ${pg.reservedConnections} reserved_connections, ${pg.providerReservedConnections} provider${provider}`],
+    ['round trip', roundTripSeconds === null ? 'n/a' : `${(roundTripSeconds * 1000).toFixed(1)} ms (the poll statement, first on its connection)`],
+  ];
+}
+
+function planSection(input: TerminalReportInput): string[] {
+  const { result, whatIfPoolMax } = input;
+  const capacity = result.capacity;
+  if (!capacity) return [];
+  const { observed, planned } = capacity.replicas;
+  const replicas = planned === observed ? `${planned} replicas (observed)` : `${planned} replicas (${observed} observed, ${planned - observed} more planned)`;
+  const poolMax = whatIfPoolMax !== null ? `every one at pool max ${whatIfPoolMax} (--coder.pool-max)` : `largest pool max ${formatCount(capacity.largestPoolMax === 0 ? Infinity : capacity.largestPoolMax)}`;
+  const margin = formatPercent(result.snapshot.plan.safetyMargin);
+  const fits = capacity.budgetHeadroom.rollout >= 0 ? 'fits, also during a rollout' : capacity.budgetHeadroom.steady >= 0 ? 'fits steady, not during a rollout' : 'does not fit';
+  return [
+    whatIfPoolMax !== null ? 'Plan (what-if)' : 'Plan',
+    alignColumns([
+      ['judged', `${replicas}, ${poolMax}`],
+      ['answer', fits],
+      ['largest pool max', `${formatCount(capacity.recommendedPoolMax)} for ${planned} replicas (fits a rollout with ${margin} spare)`],
+      ['replicas that fit', `${capacity.maxSafeReplicas} at pool max ${capacity.largestPoolMax === 0 ? 'unbounded' : capacity.largestPoolMax} (steady, ${margin} spare)`],
+    ]),
+    '',
+  ];
+}
+
+export function renderTerminalReport(input: TerminalReportInput): string {
+  const { result, assessment } = input;
+  const width = input.width ?? 100;
+  const out: string[] = [];
+  out.push(`${assessment.verdict}`, '');
+  out.push(`  ${wrap(assessment.summary, width, '  ')}`);
+  if (assessment.fix) out.push(`  ${wrap(`Fix: ${assessment.fix}`, width, '  ')}`);
+  out.push('');
+  out.push(...planSection(input));
+
+  const pg = result.snapshot.postgres;
+  if (pg) {
+    out.push('PostgreSQL', alignColumns(connectionFacts(pg, result.roundTripSeconds)), '');
+  }
+  if (pg && result.capacity) {
+    const rows = figureRows({ ...result.snapshot, postgres: pg }, result.capacity, { poolMaxPlanned: input.whatIfPoolMax !== null });
+    out.push('Figures', alignColumns(rows.map((row) => [row.label, row.value, row.meaning]), [1]), '');
+  }
+
+  const replicas = replicaRows(input.scraped);
+  const planned = plannedOnly(result.snapshot, result.capacity);
+  out.push('Coder replicas');
+  if (replicas.length === 0 && !planned) {
+    out.push('  none configured (--coder.targets)');
+  } else {
+    out.push(
+      alignColumns(
+        [
+          ['REPLICA', 'UP', 'POOL MAX', 'OPEN', 'IN USE', 'IDLE', 'WAITS'],
+          ...replicas.map((row) => [redactUrl(row.replica), row.up ? 'up' : 'DOWN', row.poolMax, row.open, row.inUse, row.idle, row.waits]),
+        ],
+        [2, 3, 4, 5, 6],
+      ),
+    );
+    if (planned) out.push(`  ${planned.text}`);
+  }
+  out.push('');
+
+  out.push('Findings');
+  if (assessment.findings.length === 0) out.push('  none');
+  for (const finding of assessment.findings) {
+    const label = finding.severity.toUpperCase().padEnd(9);
+    out.push(`  ${label}${finding.title}`);
+    out.push(`${' '.repeat(11)}${wrap(redactUrl(finding.detail), width, ' '.repeat(11))}`);
+    if (finding.sql) out.push(`${' '.repeat(11)}${finding.sql}`);
+  }
+  out.push('');
+  out.push(`Exit code ${input.exitCode}: ${exitMeaning[input.exitCode]}.`);
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,143 @@
+// The verdict, the findings and the exit codes `check` gates on, and the status page's
+// escaping: pure functions over one poll, so every case is a snapshot away.
+
+import { describe, expect, it } from 'vitest';
+import { withPoolMax } from '../../src/commands/check.js';
+import { renderStatusPage } from '../../src/http/status-page.js';
+import { computeCapacity } from '../../src/model/capacity.js';
+import type { Snapshot } from '../../src/model/snapshot.js';
+import type { PollResult } from '../../src/poller.js';
+import { assess, exitCodeOf } from '../../src/report/findings.js';
+import { slotComposition } from '../../src/report/slots.js';
+import { group, plan, postgres, replica, snapshot } from '../support/snapshots.js';
+
+function pollOf(snap: Snapshot, extra: Partial<PollResult> = {}): PollResult {
+  return {
+    snapshot: snap,
+    capacity: computeCapacity(snap),
+    postgresError: snap.postgres ? null : 'cannot reach PostgreSQL at db:5432 (ECONNREFUSED)',
+    coderErrors: [],
+    completedAt: 0,
+    durations: { postgres: 0.001, coder: 0.001 },
+    roundTripSeconds: 0.001,
+    ...extra,
+  };
+}
+
+/** Three replicas at a given pool max, 8 other connections: the reference scenario at pool max 20. */
+const atPoolMax = (poolMax: number) => snapshot({ replicas: ['a', 'b', 'c'].map((name) => replica(name, { poolMax })) });
+
+describe('the verdict and the exit code', () => {
+  it('the reference scenario is overcommitted (exit 2) and the fix names pool max 8 or 1 replica', () => {
+    const assessment = assess(pollOf(atPoolMax(20)));
+    expect(assessment.verdict).toBe('Overcommitted');
+    expect(assessment.fix).toBe('lower the pool max to 8 (CODER_PG_CONN_MAX_OPEN) for 3 replicas, or run at most 1 replica at pool max 20, or raise max_connections by at least 35 (more to keep 20% spare).');
+    expect(exitCodeOf(assessment)).toBe(2);
+  });
+
+  it('pool max 12 fits steady (budget 39) but not a rollout (52 > 49): exit 2', () => {
+    const assessment = assess(pollOf(atPoolMax(12)));
+    expect(assessment.verdict).toBe('Rollout overcommitted');
+    expect(exitCodeOf(assessment)).toBe(2);
+  });
+
+  it('pool max 10 fits a rollout (44 of 49) but not the 20% margin (largest 8): exit 1', () => {
+    const assessment = assess(pollOf(atPoolMax(10)));
+    expect(assessment.verdict).toBe('Fits');
+    expect(assessment.findings.map((f) => f.id)).toEqual(['margin-not-kept']);
+    expect(exitCodeOf(assessment)).toBe(1);
+  });
+
+  it('pool max 8 fits with the margin kept: exit 0, nothing to report', () => {
+    const assessment = assess(pollOf(atPoolMax(8)));
+    expect(assessment).toMatchObject({ verdict: 'Fits', severity: null, findings: [] });
+    expect(exitCodeOf(assessment)).toBe(0);
+  });
+
+  it('a replica that cannot be scraped is a warning (exit 1) that quotes the scrape error', () => {
+    const snap = snapshot({ replicas: [replica('a', { poolMax: 8 }), replica('b', { poolMax: 8 }), replica('c', { poolMax: 8, up: false, open: null, inUse: null, idle: null })] });
+    const assessment = assess(pollOf(snap, { coderErrors: [{ source: 'coder', target: 'http://c:2112/metrics', message: 'cannot scrape http://c:2112/metrics: ECONNREFUSED' }] }));
+    const down = assessment.findings.find((f) => f.id === 'replicas-down');
+    expect(down?.detail).toContain('cannot scrape http://c:2112/metrics: ECONNREFUSED');
+    expect(exitCodeOf(assessment)).toBe(1);
+  });
+
+  it('utilization above 0.8 (46 of 57) is a warning', () => {
+    const snap = snapshot({ postgres: postgres({ connections: [group('coder', 18), group('other', 27), group('monitor', 1)] }), replicas: [] });
+    const assessment = assess(pollOf(snap));
+    expect(assessment.findings.map((f) => f.id)).toContain('utilization-high');
+    expect(exitCodeOf(assessment)).toBe(1);
+  });
+
+  it('PostgreSQL unreachable is exit 2 and the finding carries the error', () => {
+    const assessment = assess(pollOf(snapshot({ postgres: null })));
+    expect(assessment.verdict).toBe('PostgreSQL unreachable');
+    expect(assessment.findings[0]).toMatchObject({ id: 'postgres-down', detail: 'cannot reach PostgreSQL at db:5432 (ECONNREFUSED)' });
+    expect(exitCodeOf(assessment)).toBe(2);
+  });
+
+  it('an unbounded pool is overcommitted and named; a superuser role and missing privileges are notices with their SQL', () => {
+    const snap = snapshot({
+      postgres: postgres({ privilegesSufficient: false, coderRole: { name: 'coder', superuser: true, connectionLimit: -1, canUseReservedConnections: true } }),
+      replicas: [replica('a', { poolMax: 0 })],
+    });
+    const assessment = assess(pollOf(snap));
+    expect(assessment.verdict).toBe('Overcommitted');
+    const byId = new Map(assessment.findings.map((f) => [f.id, f]));
+    expect(byId.get('unbounded-pools')?.detail).toContain('http://a:2112/metrics');
+    expect(byId.get('superuser-role')).toMatchObject({ severity: 'notice', sql: 'ALTER ROLE "coder" NOSUPERUSER;' });
+    expect(byId.get('privileges-missing')).toMatchObject({ severity: 'notice', sql: 'GRANT pg_monitor TO "monitor";' });
+  });
+
+  it('a round trip over 10 ms is a notice, unless latency is not judged (a one-shot check)', () => {
+    const slow = pollOf(atPoolMax(8), { roundTripSeconds: 0.025 });
+    expect(assess(slow).findings.map((f) => f.id)).toEqual(['latency-high']);
+    expect(exitCodeOf(assess(slow))).toBe(0);
+    expect(assess(slow, { judgeLatency: false }).findings).toEqual([]);
+  });
+});
+
+describe("check's what-if pool max", () => {
+  it('6 planned replicas at pool max 15 on the reference server: budget 96 / 128, largest pool max 3, 2 replicas fit', () => {
+    const planned = withPoolMax(snapshot({ plan: plan({ plannedReplicas: 6 }) }), 15);
+    const capacity = computeCapacity(planned)!;
+    expect(capacity.budget).toEqual({ steady: 96, rollout: 128 });
+    expect(capacity.recommendedPoolMax).toBe(3);
+    expect(capacity.maxSafeReplicas).toBe(2);
+  });
+});
+
+describe('the slot bar composition', () => {
+  it('splits the 60 slots as 3 reserved, 8 other, 3 in use, 15 idle, 31 budget not yet open, 0 free, with 14 / 35 beyond', () => {
+    const snap = atPoolMax(20);
+    const slots = slotComposition(snap, computeCapacity(snap)!);
+    expect(Object.fromEntries(slots.segments.map((s) => [s.part, s.slots]))).toEqual({
+      'superuser-reserved': 3,
+      reserved: 0,
+      provider: 0,
+      other: 8,
+      'coder-in-use': 3,
+      'coder-idle': 15,
+      'coder-budget-unopened': 31,
+      free: 0,
+    });
+    expect(slots.overcommit).toEqual({ steady: 14, rollout: 35 });
+  });
+});
+
+describe('the status page', () => {
+  it('escapes text from remote systems and loads nothing from anywhere', () => {
+    const hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>';
+    const page = renderStatusPage(pollOf(snapshot({ postgres: null }), { postgresError: hostile }), { version: '1.0.0', now: 0 });
+    expect(page).not.toContain('<script');
+    expect(page).not.toContain('<img');
+    expect(page).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
+    // No element loads anything: no src attribute, no stylesheet link, no CSS import or url().
+    expect(page).not.toMatch(/<[a-z][^>]*\ssrc=|<link[^>]+stylesheet|@import|url\(/i);
+    expect(page).toContain('<meta http-equiv="refresh" content="15">');
+  });
+
+  it('says it is waiting before the first poll', () => {
+    expect(renderStatusPage(null, { version: '1.0.0' })).toContain('<h1>Waiting for the first poll</h1>');
+  });
+});
