@@ -439,18 +439,7 @@ export function parseConfig(args: string[], env: Environment): Config {
 
 /** The URL's parts, or libpq's PG* variables when there is no URL. */
 function connectionSettings(url: string | undefined, env: Environment, passwordFile: string | undefined): PostgresConnectionSettings {
-  if (url !== undefined) {
-    const parsed = new URL(url);
-    return {
-      url,
-      host: parsed.hostname || null,
-      port: parsed.port ? Number(parsed.port) : null,
-      user: parsed.username ? decodeURIComponent(parsed.username) : null,
-      database: parsed.pathname.length > 1 ? decodeURIComponent(parsed.pathname.slice(1)) : null,
-      password: parsed.password ? decodeURIComponent(parsed.password) : null,
-      passwordFile: passwordFile ?? null,
-    };
-  }
+  if (url !== undefined) return connectionFromUrl(url, passwordFile ?? null);
   return {
     url: null,
     host: env.PGHOST ?? null,
@@ -459,6 +448,20 @@ function connectionSettings(url: string | undefined, env: Environment, passwordF
     database: env.PGDATABASE ?? null,
     password: env.PGPASSWORD ?? null,
     passwordFile: passwordFile ?? null,
+  };
+}
+
+/** A connection URL's parts (the URL itself is kept whole for pg). */
+export function connectionFromUrl(url: string, passwordFile: string | null): PostgresConnectionSettings {
+  const parsed = new URL(url);
+  return {
+    url,
+    host: parsed.hostname || null,
+    port: parsed.port ? Number(parsed.port) : null,
+    user: parsed.username ? decodeURIComponent(parsed.username) : null,
+    database: parsed.pathname.length > 1 ? decodeURIComponent(parsed.pathname.slice(1)) : null,
+    password: parsed.password ? decodeURIComponent(parsed.password) : null,
+    passwordFile,
   };
 }
 

@@ -8,10 +8,10 @@
 // host, port and user, and sends it as the password, encrypted.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MONITOR_APPLICATION_NAME, PostgresSource } from '../../src/sources/postgres.js';
+import { MONITOR_APPLICATION_NAME, type PostgresSource } from '../../src/sources/postgres.js';
 import { rdsIamTokenProvider, type AuthTokenProvider, type DatabaseEndpoint } from '../../src/sources/postgres-iam.js';
 import { createTestPki, type TestPki } from '../support/certificates.js';
-import { captureLogs } from '../support/logs.js';
+import { testPostgresSource } from '../support/postgres-source.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { enableTls } from '../support/postgres-tls.js';
 
@@ -63,22 +63,8 @@ function signerBackedByPostgres(options: { acceptToken?: boolean } = {}) {
 }
 
 function iamSource(provider: AuthTokenProvider) {
-  const logs = captureLogs();
   const url = `postgres://iamuser@127.0.0.1:${server.port}/postgres?sslmode=verify-full&sslrootcert=${encodeURIComponent(pki.ca.cert)}`;
-  const pgSource = new PostgresSource({
-    connection: { url, host: '127.0.0.1', port: server.port, user: 'iamuser', database: 'postgres', password: null, passwordFile: null },
-    providerReserved: 'auto',
-    coderRole: 'coder',
-    coderDatabase: 'coder',
-    coderApplicationName: null,
-    replicasFromDb: false,
-    timeoutMs: 3000,
-    logger: logs.logger,
-    backoff: { initialMs: 10, maxMs: 20 },
-    auth: 'awsiamrds',
-    authTokenProvider: provider,
-  });
-  return { pgSource, logs };
+  return testPostgresSource(url, { backoff: { initialMs: 10, maxMs: 20 }, auth: 'awsiamrds', authTokenProvider: provider });
 }
 
 async function terminateMonitor(): Promise<void> {

@@ -2,44 +2,22 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PostgresConnectionSettings } from '../../src/config.js';
+import { connectionFromUrl, type PostgresConnectionSettings } from '../../src/config.js';
 import type { PostgresFacts } from '../../src/model/snapshot.js';
-import { MONITOR_APPLICATION_NAME, PostgresSource, type PostgresSourceOptions } from '../../src/sources/postgres.js';
-import { captureLogs } from '../support/logs.js';
+import { MONITOR_APPLICATION_NAME, type PostgresSource, type PostgresSourceOptions } from '../../src/sources/postgres.js';
+import { testPostgresSource } from '../support/postgres-source.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { CODER_PASSWORD, MONITOR_PASSWORD, coderUrl, createCoderCluster, holdConnections, monitorUrl } from '../support/scenario.js';
 
 let server: TestPostgres;
 
-function connection(url: string, overrides: Partial<PostgresConnectionSettings> = {}): PostgresConnectionSettings {
-  const parsed = new URL(url);
-  return {
-    url,
-    host: parsed.hostname,
-    port: Number(parsed.port),
-    user: decodeURIComponent(parsed.username),
-    database: parsed.pathname.slice(1),
-    password: decodeURIComponent(parsed.password),
-    passwordFile: null,
-    ...overrides,
-  };
-}
+const connection = (url: string, overrides: Partial<PostgresConnectionSettings> = {}): PostgresConnectionSettings => ({
+  ...connectionFromUrl(url, null),
+  ...overrides,
+});
 
 function source(overrides: Partial<PostgresSourceOptions> = {}) {
-  const logs = captureLogs();
-  const pgSource = new PostgresSource({
-    connection: connection(monitorUrl(server)),
-    providerReserved: 'auto',
-    coderRole: 'coder',
-    coderDatabase: 'coder',
-    coderApplicationName: null,
-    replicasFromDb: false,
-    timeoutMs: 3000,
-    logger: logs.logger,
-    backoff: { initialMs: 10, maxMs: 50 },
-    ...overrides,
-  });
-  return { pgSource, logs };
+  return testPostgresSource(monitorUrl(server), overrides);
 }
 
 async function facts(pgSource: PostgresSource): Promise<PostgresFacts> {

@@ -5,10 +5,10 @@
 import { copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MONITOR_APPLICATION_NAME, PostgresSource, type PostgresPoll } from '../../src/sources/postgres.js';
+import { MONITOR_APPLICATION_NAME, type PostgresSource, type PostgresPoll } from '../../src/sources/postgres.js';
 import type { PostgresTlsSettings } from '../../src/sources/postgres-tls.js';
 import { createTestPki, type CertificateFiles, type TestPki } from '../support/certificates.js';
-import { captureLogs } from '../support/logs.js';
+import { testPostgresSource } from '../support/postgres-source.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { enableTls, installServerCertificate, setTls } from '../support/postgres-tls.js';
 import { MONITOR_PASSWORD, createCoderCluster, monitorUrl } from '../support/scenario.js';
@@ -42,20 +42,10 @@ afterAll(async () => {
 });
 
 function source(tls: Partial<PostgresTlsSettings>, url = monitorUrl(server)) {
-  const logs = captureLogs();
-  const pgSource = new PostgresSource({
-    connection: { url, host: '127.0.0.1', port: server.port, user: new URL(url).username, database: 'coder', password: decodeURIComponent(new URL(url).password) || null, passwordFile: null },
-    providerReserved: 'auto',
-    coderRole: 'coder',
-    coderDatabase: 'coder',
-    coderApplicationName: null,
-    replicasFromDb: false,
-    timeoutMs: 3000,
-    logger: logs.logger,
+  return testPostgresSource(url, {
     backoff: { initialMs: 10, maxMs: 20 },
     tls: { mode: 'prefer', modeFrom: 'test', rootCert: null, cert: null, key: null, ...tls },
   });
-  return { pgSource, logs };
 }
 
 /** Whether the monitor's own session is encrypted, as PostgreSQL sees it. */
