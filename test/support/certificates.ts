@@ -2,6 +2,7 @@
 // certificates signed by it, and a second CA that signed nothing of ours (the "wrong CA").
 // EC P-256 keys: fast to make, accepted by PostgreSQL and Node alike.
 
+import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -61,7 +62,10 @@ async function makeLeaf(dir: string, name: string, commonName: string, issuer: C
   const ext = path.join(dir, `${name}.ext`);
   await openssl(['req', '-new', ...EC, '-keyout', files.key, '-out', csr, '-subj', `/CN=${commonName}`], dir);
   await writeFile(ext, ['basicConstraints=CA:FALSE', ...extensions].join('\n') + '\n');
-  await openssl(['x509', '-req', '-in', csr, '-CA', issuer.cert, '-CAkey', issuer.key, '-CAcreateserial', '-out', files.cert, '-days', '2', '-extfile', ext], dir);
+  // A random serial per certificate: -CAcreateserial shares one serial file per CA, which
+  // certificates signed concurrently (Promise.all in tests) read half-written.
+  const serial = `0x${randomBytes(16).toString('hex')}`;
+  await openssl(['x509', '-req', '-in', csr, '-CA', issuer.cert, '-CAkey', issuer.key, '-set_serial', serial, '-out', files.cert, '-days', '2', '-extfile', ext], dir);
   return files;
 }
 
