@@ -1,0 +1,84 @@
+// Case 4, fan-out: one poll of CoderSource (discovery, concurrent scrapes, streaming
+// extraction) against many fake replicas, each answering a Coder-like body after a delay,
+// against the same poll of a single replica. Beside it, the transport floors: the same
+// concurrent requests with every body read and thrown away, no extraction at all, once
+// with fetch (what CoderSource uses) and once with node:http.
+
+import http from 'node:http';
+import { CoderSource } from '../../dist/sources/coder.js';
+import { parseTargets } from '../../dist/sources/targets.js';
+import { startFakeCoderFleet } from '../fake-coder-fleet.mjs';
+import { median, timeRuns } from '../stats.mjs';
+
+function coderSource(urls) {
+  const { targets, problems } = parseTargets(urls.join(','));
+  if (problems.length > 0) throw new Error(`fake replica URLs rejected: ${problems.join('; ')}`);
+  return new CoderSource({ targets, timeoutMs: 60_000 });
+}
+
+async function pollAllUp(source, expected) {
+  const poll = await source.poll();
+  const up = poll.replicas.filter((replica) => replica.up && replica.open !== null).length;
+  if (up !== expected) throw new Error(`fan-out poll saw ${up} of ${expected} replicas up: ${poll.errors[0]?.message ?? 'no error given'}`);
+}
+
+/** The same requests as CoderSource makes (same headers), bodies discarded. */
+function drainWithFetch(urls) {
+  return Promise.all(
+    urls.map(async (url) => {
+      const response = await fetch(url, { headers: { 'accept-encoding': 'gzip' } });
+      for await (const _chunk of response.body);
+    }),
+  );
+}
+
+const keepAlive = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+function drainWithNodeHttp(urls) {
+  return Promise.all(
+    urls.map(
+      (url) =>
+        new Promise((resolve, reject) => {
+          http
+            .get(url, { agent: keepAlive }, (response) => {
+              response.on('data', () => undefined);
+              response.on('end', resolve);
+              response.on('error', reject);
+            })
+            .on('error', reject);
+        }),
+    ),
+  );
+}
+
+/**
+ * Rows comparing a poll of all replicas with a poll of one; with `floors`, also with the
+ * transport floors (identity bodies only: node:http does not decompress).
+ */
+export async function measureFanOut({ replicas, bytes, delayMs, singleRuns, fleetRuns, gzip = false, floors = false, target = false }) {
+  const fleet = await startFakeCoderFleet({ replicas, bytes, delayMs, gzip });
+  try {
+    const single = coderSource(fleet.urls.slice(0, 1));
+    const all = coderSource(fleet.urls);
+    await pollAllUp(single, 1);
+    await pollAllUp(all, replicas); // opens every connection
+    const singleMs = median(await timeRuns(singleRuns, () => pollAllUp(single, 1)));
+    const fleetMs = median(await timeRuns(fleetRuns, () => pollAllUp(all, replicas)));
+    const size = bytes >= 1e6 ? `${Math.round(bytes / 1e6)} MB` : `${Math.round(bytes / 1e3)} kB`;
+    const what = `${replicas} replicas × ${size}${gzip ? ' gzip' : ''}, ${delayMs} ms away`;
+    const rows = [
+      { figure: `one Coder poll, ${what}`, unit: 'ms', ours: fleetMs, reference: singleMs, referenceName: 'ours, 1 replica', target: target ? { text: '≤ 3× one replica', met: fleetMs <= 3 * singleMs } : undefined },
+    ];
+    if (floors) {
+      await drainWithNodeHttp(fleet.urls); // opens node:http's connections
+      const fetchMs = median(await timeRuns(fleetRuns, () => drainWithFetch(fleet.urls)));
+      const nodeHttpMs = median(await timeRuns(fleetRuns, () => drainWithNodeHttp(fleet.urls)));
+      rows.push(
+        { figure: `  the same requests, bodies discarded`, unit: 'ms', ours: fleetMs, reference: fetchMs, referenceName: 'fetch, no extraction' },
+        { figure: `  the same requests, bodies discarded`, unit: 'ms', ours: fleetMs, reference: nodeHttpMs, referenceName: 'node:http, no extraction' },
+      );
+    }
+    return { rows, singleMs, fleetMs };
+  } finally {
+    await fleet.stop();
+  }
+}
