@@ -3,6 +3,10 @@
 // reads up=false and stays in the budget at its last known pool max, because a replica
 // that cannot be scraped may still hold its connections.
 
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import type { ReplicaSample } from '../model/snapshot.js';
 import { discoverTargets, type AddressResolver } from './discovery.js';
 import { PoolMetricsExtractor, type PoolMetrics } from './exposition-extractor.js';
@@ -19,26 +23,44 @@ const ACCEPT = 'text/plain;version=0.0.4;q=0.9,application/openmetrics-text;vers
 
 export type ScrapeOutcome = { ok: true; metrics: PoolMetrics } | { ok: false; error: string };
 
+/**
+ * node:http rather than fetch: receiving 200 expositions of 1 MB took 432 ms with fetch
+ * and 198 ms with node:http, and fetch held about 40 MB more at peak (bench, case 4).
+ */
+function get(url: string, signal: AbortSignal): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const client = url.startsWith('https:') ? https : http;
+    const request = client.get(url, { signal, headers: { accept: ACCEPT, 'accept-encoding': 'gzip' } }, resolve);
+    request.once('error', reject);
+  });
+}
+
+/** The response body, decompressed when gzip; errors of the response reach the reader. */
+function bodyOf(response: IncomingMessage): Readable {
+  if (response.headers['content-encoding'] !== 'gzip') return response;
+  const gunzip = createGunzip();
+  response.once('error', (error) => gunzip.destroy(error));
+  return response.pipe(gunzip);
+}
+
 /** Fetches one exposition and extracts the pool figures from the stream. */
 export async function scrapeReplica(url: string, timeoutMs: number, maxBytes = DEFAULT_MAX_EXPOSITION_BYTES): Promise<ScrapeOutcome> {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(new Error(`no complete answer within ${timeoutMs} ms (--poll.timeout)`)), timeoutMs);
   try {
-    // fetch (undici) decompresses gzip itself; the byte cap below counts decompressed
-    // bytes, so a small gzip bomb is bounded too.
-    const response = await fetch(url, { signal: abort.signal, headers: { accept: ACCEPT, 'accept-encoding': 'gzip' } });
-    if (!response.ok || !response.body) {
-      await response.body?.cancel().catch(() => undefined);
-      return { ok: false, error: `HTTP ${response.status} from ${url}: is CODER_PROMETHEUS_ENABLE=true and the address right?` };
+    const response = await get(url, abort.signal);
+    const status = response.statusCode ?? 0;
+    if (status < 200 || status > 299) {
+      response.resume();
+      return { ok: false, error: `HTTP ${status} from ${url}: is CODER_PROMETHEUS_ENABLE=true and the address right?` };
     }
     const extractor = new PoolMetricsExtractor();
     let bytes = 0;
-    for await (const chunk of response.body) {
+    // The byte cap counts decompressed bytes, so a small gzip bomb is bounded too.
+    for await (const chunk of bodyOf(response) as AsyncIterable<Buffer>) {
       bytes += chunk.byteLength;
       if (bytes > maxBytes) {
-        // The abort reason is what the user reads: leaving the loop cancels the aborted
-        // stream, which throws it, and the catch below reports it.
-        abort.abort(new Error(`the exposition exceeds ${maxBytes} bytes; stopped reading`));
+        abort.abort(new Error('size cap'));
         return { ok: false, error: `cannot scrape ${url}: the exposition exceeds ${maxBytes} bytes; stopped reading` };
       }
       extractor.push(chunk);
@@ -49,19 +71,17 @@ export async function scrapeReplica(url: string, timeoutMs: number, maxBytes = D
     }
     return { ok: true, metrics };
   } catch (error) {
-    const reason = abort.signal.aborted ? (abort.signal.reason as Error).message : describeFetchError(error);
+    const reason = abort.signal.aborted ? (abort.signal.reason as Error).message : describeRequestError(error);
     return { ok: false, error: `cannot scrape ${url}: ${reason}` };
   } finally {
     clearTimeout(timer);
   }
 }
 
-function describeFetchError(error: unknown): string {
-  // fetch says only "fetch failed"; the reason (ECONNREFUSED, a DNS error) is in the cause.
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
-  if (cause?.message) return cause.message;
-  return (error as Error).message ?? String(error);
+function describeRequestError(error: unknown): string {
+  const err = error as NodeJS.ErrnoException;
+  if (err.code && !err.message.includes(err.code)) return `${err.code} (${err.message})`;
+  return err.message ?? String(error);
 }
 
 export interface CoderPoll {

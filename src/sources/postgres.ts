@@ -11,7 +11,7 @@ import type { Logger } from '../log.js';
 import type { PostgresFacts } from '../model/snapshot.js';
 import { redactSecrets } from '../redact.js';
 import { iamEndpoint, rdsIamTokenProvider, type AuthTokenProvider, type PostgresAuth } from './postgres-iam.js';
-import { parsePollRow, pollParameters, pollStatement, type PollRow } from './postgres-query.js';
+import { parsePollRow, pollParameters, pollStatement, pollStatementName, type PollRow } from './postgres-query.js';
 import {
   DEFAULT_POSTGRES_TLS,
   TlsFileError,
@@ -96,6 +96,7 @@ export class PostgresSource {
       const client = await this.connected(now, sincePreviousPoll);
       const started = performance.now();
       const result = await client.query<PollRow>({
+        name: pollStatementName(this.liveReplicasQueryable),
         text: pollStatement(this.liveReplicasQueryable),
         values: pollParameters(this.options.coderRole, this.options.coderDatabase, this.options.coderApplicationName),
       });

@@ -1,11 +1,11 @@
+// Scraping a real stand-in coderd (real PostgreSQL connections behind it). HTTP failure
+// cases that need a scripted server live in coder-source-failures.test.ts, with nock:
+// nock patches node:http for the whole file, and real streams are better without it.
+
 import { createServer, type AddressInfo } from 'node:net';
-import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { formatDbStats, formatPubsubConnected } from '../../src/demo/client-golang-format.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStandInReplica, type StandInReplica } from '../../src/demo/stand-in-replica.js';
-import { CoderSource, scrapeReplica } from '../../src/sources/coder.js';
-import type { AddressResolver } from '../../src/sources/discovery.js';
-import { parseTargets } from '../../src/sources/targets.js';
+import { scrapeReplica } from '../../src/sources/coder.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { coderUrl, createCoderCluster } from '../support/scenario.js';
 
@@ -23,11 +23,6 @@ afterAll(async () => {
   await server?.destroy();
 });
 
-afterEach(() => {
-  nock.cleanAll();
-  nock.enableNetConnect();
-});
-
 /** A port that was free a moment ago and has nothing listening now. */
 async function closedPort(): Promise<number> {
   const probe = createServer();
@@ -35,10 +30,6 @@ async function closedPort(): Promise<number> {
   const { port } = probe.address() as AddressInfo;
   await new Promise((resolve) => probe.close(resolve));
   return port;
-}
-
-function targets(text: string) {
-  return parseTargets(text).targets;
 }
 
 describe('scraping a Coder replica', () => {
@@ -65,100 +56,5 @@ describe('scraping a Coder replica', () => {
   it('says connection refused when nothing listens', async () => {
     const outcome = await scrapeReplica(`http://127.0.0.1:${await closedPort()}/metrics`, 1000);
     expect(outcome).toMatchObject({ ok: false, error: expect.stringContaining('ECONNREFUSED') });
-  });
-
-  it('reports an HTTP error status with what to check', async () => {
-    nock('http://coder-a:2112').get('/metrics').reply(503, 'unavailable');
-    expect(await scrapeReplica('http://coder-a:2112/metrics', 1000)).toEqual({
-      ok: false,
-      error: 'HTTP 503 from http://coder-a:2112/metrics: is CODER_PROMETHEUS_ENABLE=true and the address right?',
-    });
-  });
-
-  it('refuses an endpoint that serves no go_sql metrics', async () => {
-    nock('http://not-coder:9100').get('/metrics').reply(200, 'node_load1 0.5\n');
-    expect(await scrapeReplica('http://not-coder:9100/metrics', 1000)).toMatchObject({ ok: false, error: expect.stringContaining('without go_sql_* metrics') });
-  });
-
-  it('stops reading a body over the size cap', async () => {
-    const body = `${'coderd_agents_up{workspace="w"} 1\n'.repeat(40_000)}${formatDbStats({ maxOpen: 10, open: 1, inUse: 0 })}`;
-    nock('http://coder-big:2112').get('/metrics').reply(200, body);
-    const outcome = await scrapeReplica('http://coder-big:2112/metrics', 2000, 100_000);
-    expect(outcome).toEqual({ ok: false, error: 'cannot scrape http://coder-big:2112/metrics: the exposition exceeds 100000 bytes; stopped reading' });
-  });
-});
-
-describe('the Coder source', () => {
-  it('keeps a failing replica in the poll at its last known pool max', async () => {
-    const source = new CoderSource({ targets: targets('http://coder-a:2112/metrics'), timeoutMs: 1000 });
-    nock('http://coder-a:2112')
-      .get('/metrics')
-      .reply(200, formatDbStats({ maxOpen: 25, open: 7, inUse: 2 }) + formatPubsubConnected(true))
-      .get('/metrics')
-      .reply(500, 'boom');
-    const first = await source.poll();
-    expect(first.replicas[0]).toMatchObject({ up: true, poolMax: 25, open: 7, pubsubConnected: 1 });
-    const second = await source.poll();
-    expect(second.replicas[0]).toMatchObject({ replica: 'http://coder-a:2112/metrics', up: false, poolMax: 25, open: null });
-    expect(second.errors).toEqual([{ source: 'coder', target: 'http://coder-a:2112/metrics', message: expect.stringContaining('HTTP 500') }]);
-  });
-
-  it('scrapes every target even when one of them hangs', async () => {
-    replica.setHang(true);
-    try {
-      nock.enableNetConnect('127.0.0.1');
-      nock('http://coder-b:2112').get('/metrics').reply(200, formatDbStats({ maxOpen: 10, open: 2, inUse: 1 }));
-      const source = new CoderSource({ targets: targets(`${replica.url},http://coder-b:2112/metrics`), timeoutMs: 400 });
-      const poll = await source.poll();
-      // Sorted by URL: the stand-in's 127.0.0.1 comes first.
-      expect(poll.replicas.map((r) => [r.replica, r.up])).toEqual([
-        [replica.url, false],
-        ['http://coder-b:2112/metrics', true],
-      ]);
-    } finally {
-      replica.setHang(false);
-    }
-  });
-});
-
-describe('DNS discovery', () => {
-  function resolver(records: Record<string, { v4?: string[]; v6?: string[] }>): AddressResolver {
-    const answer = (family: 'v4' | 'v6') => async (hostname: string) => {
-      const found = records[hostname]?.[family];
-      if (found) return found;
-      throw Object.assign(new Error(`queryA ENODATA ${hostname}`), { code: 'ENODATA' });
-    };
-    return { resolve4: answer('v4'), resolve6: answer('v6') };
-  }
-
-  it('turns each address of the name into a replica, IPv6 included', async () => {
-    const records = { 'coder-metrics.coder.svc': { v4: ['10.0.0.7', '10.0.0.8'], v6: ['fd00::9'] } };
-    for (const host of ['10.0.0.7', '10.0.0.8', '[fd00::9]']) {
-      nock(`http://${host}:2112`).get('/metrics').reply(200, formatDbStats({ maxOpen: 10, open: 1, inUse: 0 }));
-    }
-    const source = new CoderSource({ targets: targets('dns+http://coder-metrics.coder.svc:2112/metrics'), timeoutMs: 1000, resolver: resolver(records) });
-    const poll = await source.poll();
-    expect(poll.replicas.map((r) => r.replica)).toEqual(['http://10.0.0.7:2112/metrics', 'http://10.0.0.8:2112/metrics', 'http://[fd00::9]:2112/metrics']);
-    expect(poll.replicas.every((r) => r.up)).toBe(true);
-  });
-
-  it('reports a name without records as a discovery error, not a failed poll', async () => {
-    const source = new CoderSource({ targets: targets('dns+http://nothing.coder.svc:2112/metrics'), timeoutMs: 1000, resolver: resolver({}) });
-    const poll = await source.poll();
-    expect(poll.replicas).toEqual([]);
-    expect(poll.errors).toEqual([
-      { source: 'discovery', target: 'dns+http://nothing.coder.svc:2112/metrics', message: 'nothing.coder.svc has no A or AAAA records: check the headless Service selects the coderd pods' },
-    ]);
-  });
-
-  it('drops a replica that left the Service, with its last known pool max', async () => {
-    const records: Record<string, { v4?: string[] }> = { svc: { v4: ['10.0.0.7', '10.0.0.8'] } };
-    const source = new CoderSource({ targets: targets('dns+http://svc:2112/metrics'), timeoutMs: 1000, resolver: resolver(records) });
-    nock('http://10.0.0.7:2112').get('/metrics').times(2).reply(200, formatDbStats({ maxOpen: 10, open: 1, inUse: 0 }));
-    nock('http://10.0.0.8:2112').get('/metrics').reply(200, formatDbStats({ maxOpen: 30, open: 1, inUse: 0 }));
-    expect((await source.poll()).replicas).toHaveLength(2);
-    records.svc = { v4: ['10.0.0.7'] };
-    const poll = await source.poll();
-    expect(poll.replicas.map((r) => r.replica)).toEqual(['http://10.0.0.7:2112/metrics']);
   });
 });
