@@ -1,5 +1,5 @@
 // What an HTTP client alone costs in resident memory: a bare Node process scrapes one
-// URL COUNT times, one after another, with fetch (undici, what CoderSource uses) or with
+// URL COUNT times, one after another, with fetch (undici, what CoderSource used before) or with
 // node:http, and reports its RSS before and after.
 // `node bench/transport-rss-worker.mjs fetch|http URL COUNT`, prints one JSON line.
 

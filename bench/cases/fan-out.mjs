@@ -2,7 +2,7 @@
 // extraction) against many fake replicas, each answering a Coder-like body after a delay,
 // against the same poll of a single replica. Beside it, the transport floors: the same
 // concurrent requests with every body read and thrown away, no extraction at all, once
-// with fetch (what CoderSource uses) and once with node:http.
+// with fetch (what CoderSource used before the bench showed the cost) and once with node:http (what it uses now).
 
 import http from 'node:http';
 import { CoderSource } from '../../dist/sources/coder.js';

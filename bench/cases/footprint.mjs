@@ -47,7 +47,7 @@ export function footprintRows({ oursIdle, oursLoaded, exporterIdle, exporterLoad
       target: growth === null ? undefined : { text: `no growth (< ${GROWTH_LIMIT_MB} MB)`, met: growth < GROWTH_LIMIT_MB },
     },
     {
-      figure: `  cause: peak RSS of bare Node over ${TRANSPORT_SCRAPES} scrapes with fetch, as CoderSource`,
+      figure: `  cause: peak RSS of bare Node over ${TRANSPORT_SCRAPES} scrapes with fetch (CoderSource before; now node:http)`,
       unit: 'MB',
       ours: mb(polls.transport.fetch.peak),
       reference: mb(polls.transport.http.peak),
