@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig, settingsHelp } from '../../src/config.js';
+import { parseConfig, settingsHelp } from '../../src/config.js';
+import { problemsOf } from '../support/config-problems.js';
 
 const url = 'postgres://coder:s3cret@db.internal:5432/coder?sslmode=disable';
-
-function problemsOf(args: string[], env: Record<string, string> = {}): string[] {
-  try {
-    parseConfig(args, env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('configuration', () => {
   it('applies the documented defaults', () => {

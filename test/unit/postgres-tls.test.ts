@@ -7,20 +7,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { checkServerIdentity } from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../src/config.js';
+import { parseConfig } from '../../src/config.js';
+import { problemsOf } from '../support/config-problems.js';
 import { buildSslOptions, fallsBackToPlaintext, withoutTlsParameters, type PostgresTlsSettings } from '../../src/sources/postgres-tls.js';
 
 const base = 'postgres://monitor:s3cret@db.internal:5432/coder';
-
-function problemsOf(args: string[], env: Record<string, string> = {}): string[] {
-  try {
-    parseConfig(args, env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 const tlsOf = (args: string[], env: Record<string, string> = {}) => parseConfig(args, env).postgres.tls;
 
