@@ -6,11 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { buildDashboard } from '../../grafana/dashboard.js';
-import { startStandInReplica, type StandInReplica } from '../../src/demo/stand-in-replica.js';
-import { startTestDaemon, type RunningDaemon } from '../support/daemon.js';
-import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import type { RunningDaemon } from '../support/daemon.js';
 import { startPrometheusStack, type PrometheusStack } from '../support/prometheus-stack.js';
-import { OTHER_PASSWORD, coderUrl, createCoderCluster, holdConnections, monitorUrl } from '../support/scenario.js';
+import { startReferenceScenario, type ReferenceScenario } from '../support/reference-scenario.js';
 import { dashboardPanels, panelQueries, substituteVariables, variableQueries } from './dashboard-queries.js';
 
 const ruleFile = fileURLToPath(new URL('../../alerts/coder-pg-capacity.rules.yml', import.meta.url));
@@ -20,9 +18,7 @@ const JOB = 'coder-pg-capacity';
 const RATE_INTERVAL = '10s';
 
 const dashboard = buildDashboard();
-let server: TestPostgres | undefined;
-let other: Awaited<ReturnType<typeof holdConnections>> | undefined;
-const replicas: StandInReplica[] = [];
+let scenario: ReferenceScenario | undefined;
 let daemon: RunningDaemon | undefined;
 let stack: PrometheusStack | undefined;
 let waits: NodeJS.Timeout | undefined;
@@ -39,15 +35,11 @@ async function instant(promql: string): Promise<Sample[]> {
 }
 
 beforeAll(async () => {
-  server = await startPostgres({ maxConnections: 60 });
-  await createCoderCluster(server);
-  other = await holdConnections(server.url('postgres', 'analytics', OTHER_PASSWORD), 7);
-  for (let i = 0; i < 3; i++) {
-    replicas.push(await startStandInReplica({ connectionString: coderUrl(server), poolMax: 20, open: 5, inUse: 2, applicationName: '' }));
-  }
+  scenario = await startReferenceScenario();
+  daemon = scenario.daemon;
+  const waiting = scenario.replicas[0];
   // One replica keeps waiting for connections, so the wait panels draw a rate above 0.
-  waits = setInterval(() => replicas[0]?.addWait(2, 0.05), 500);
-  daemon = await startTestDaemon(['--postgres.url', monitorUrl(server), '--coder.role', 'coder', '--coder.targets', replicas.map((r) => r.url).join(',')]);
+  waits = setInterval(() => waiting?.addWait(2, 0.05), 500);
   const instance = new URL(daemon.url).host;
   stack = await startPrometheusStack({ scrapeTargets: [instance], ruleFile, jobName: JOB, scrapeInterval: '1s' });
   variables = { job: JOB, instance, __rate_interval: RATE_INTERVAL };
@@ -56,10 +48,7 @@ beforeAll(async () => {
 afterAll(async () => {
   clearInterval(waits);
   await stack?.stop();
-  await daemon?.stop();
-  await Promise.all(replicas.map((replica) => replica.close()));
-  await other?.close();
-  await server?.destroy();
+  await scenario?.stop();
 }, 60_000);
 
 describe('the Grafana dashboard against a live Prometheus', () => {
@@ -102,7 +91,7 @@ describe('the Grafana dashboard against a live Prometheus', () => {
 
     const waitRate = panelQueries(dashboard).find((q) => q.panel === 'Waits for a connection')!;
     const rates = await instant(substituteVariables(waitRate.expr, variables));
-    expect(rates.find((s) => s.metric.replica === replicas[0]!.url)?.value[1]).not.toBe('0');
+    expect(rates.find((s) => s.metric.replica === scenario!.replicas[0]!.url)?.value[1]).not.toBe('0');
   });
 
   it("lists the rules' alerts in the alert list panel's filter", async () => {

@@ -3,35 +3,28 @@
 // connection each, 7 connections of another role, and the monitor's own.
 
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startStandInReplica, type StandInReplica } from '../../src/demo/stand-in-replica.js';
-import { startTestDaemon, type RunningDaemon } from '../support/daemon.js';
-import { startPostgres, type TestPostgres } from '../support/postgres.js';
-import { MONITOR_PASSWORD, OTHER_PASSWORD, coderUrl, createCoderCluster, holdConnections, monitorUrl } from '../support/scenario.js';
+import type { StandInReplica } from '../../src/demo/stand-in-replica.js';
+import type { RunningDaemon } from '../support/daemon.js';
+import type { TestPostgres } from '../support/postgres.js';
+import { startReferenceScenario, type ReferenceScenario } from '../support/reference-scenario.js';
+import { MONITOR_PASSWORD } from '../support/scenario.js';
 
 const prefix = 'coder_pg_capacity_';
+let scenario: ReferenceScenario;
 let server: TestPostgres;
 let replicas: StandInReplica[];
-let other: Awaited<ReturnType<typeof holdConnections>>;
 let daemon: RunningDaemon;
 
 const metric = (name: string, labels?: Record<string, string>) => daemon.sample(prefix + name, labels);
 
 beforeAll(async () => {
-  server = await startPostgres({ maxConnections: 60 });
-  await createCoderCluster(server);
-  other = await holdConnections(server.url('postgres', 'analytics', OTHER_PASSWORD), 7);
-  replicas = await Promise.all(
-    [0, 1, 2].map(() => startStandInReplica({ connectionString: coderUrl(server), poolMax: 20, open: 5, inUse: 2, applicationName: '' })),
-  );
-  daemon = await startTestDaemon(['--postgres.url', monitorUrl(server), '--coder.role', 'coder', '--coder.targets', replicas.map((r) => r.url).join(',')]);
+  scenario = await startReferenceScenario();
+  ({ server, replicas, daemon } = scenario);
   await vi.waitFor(async () => expect(await metric('replicas', { source: 'observed' })).toBe(3), { timeout: 10_000 });
 });
 
 afterAll(async () => {
-  await daemon?.stop();
-  await Promise.all((replicas ?? []).map((r) => r.close()));
-  await other?.close();
-  await server?.destroy();
+  await scenario?.stop();
 });
 
 describe('the daemon on the reference scenario', () => {

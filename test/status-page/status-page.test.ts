@@ -6,17 +6,18 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startStandInReplica, type StandInReplica } from '../../src/demo/stand-in-replica.js';
-import { startTestDaemon, type RunningDaemon } from '../support/daemon.js';
-import { startPostgres, type TestPostgres } from '../support/postgres.js';
-import { MONITOR_PASSWORD, OTHER_PASSWORD, coderUrl, createCoderCluster, holdConnections, monitorUrl } from '../support/scenario.js';
+import type { StandInReplica } from '../../src/demo/stand-in-replica.js';
+import type { RunningDaemon } from '../support/daemon.js';
+import type { TestPostgres } from '../support/postgres.js';
+import { startReferenceScenario, type ReferenceScenario } from '../support/reference-scenario.js';
+import { MONITOR_PASSWORD } from '../support/scenario.js';
 
 const ARTIFACTS = 'test-artifacts';
 const CHROMIUM = '/usr/bin/chromium';
 
+let scenario: ReferenceScenario | undefined;
 let server: TestPostgres;
 let replicas: StandInReplica[] = [];
-let other: Awaited<ReturnType<typeof holdConnections>> | undefined;
 let daemon: RunningDaemon | undefined;
 let browser: Browser | undefined;
 
@@ -53,13 +54,8 @@ function expectSameOrigin(requested: string[]): void {
 beforeAll(async () => {
   ensureChromium();
   mkdirSync(ARTIFACTS, { recursive: true });
-  server = await startPostgres({ maxConnections: 60 });
-  await createCoderCluster(server);
-  other = await holdConnections(server.url('postgres', 'analytics', OTHER_PASSWORD), 7);
-  replicas = await Promise.all(
-    [0, 1, 2].map(() => startStandInReplica({ connectionString: coderUrl(server), poolMax: 20, open: 5, inUse: 2, applicationName: '' })),
-  );
-  daemon = await startTestDaemon(['--postgres.url', monitorUrl(server), '--coder.role', 'coder', '--coder.targets', replicas.map((r) => r.url).join(',')]);
+  scenario = await startReferenceScenario();
+  ({ server, replicas, daemon } = scenario);
   await vi.waitFor(
     () => {
       const latest = daemon!.poller.latest;
@@ -76,10 +72,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await daemon?.stop();
-  await Promise.all(replicas.map((r) => r.close()));
-  await other?.close();
-  await server?.destroy();
+  await scenario?.stop();
 });
 
 describe('the status page on the reference scenario', () => {
