@@ -10,16 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scrapeReplica } from '../../src/sources/coder.js';
 import type { PoolMetrics } from '../../src/sources/exposition-extractor.js';
 import { reportFault } from '../support/faults.js';
+import { POOL_FAMILIES } from '../support/pool-families.js';
 
-const FAMILIES: [string, keyof PoolMetrics][] = [
-  ['go_sql_max_open_connections', 'maxOpen'],
-  ['go_sql_open_connections', 'open'],
-  ['go_sql_in_use_connections', 'inUse'],
-  ['go_sql_idle_connections', 'idle'],
-  ['go_sql_wait_count_total', 'waitCount'],
-  ['go_sql_wait_duration_seconds_total', 'waitDurationSeconds'],
-  ['coder_pubsub_connected', 'pubsubConnected'],
-];
+const FAMILIES = POOL_FAMILIES;
 
 /** The body of the next request, and where to cut it into separate writes. */
 let next: { body: Buffer; cuts: number[] } = { body: Buffer.alloc(0), cuts: [] };

@@ -8,18 +8,11 @@ import {
   extractPoolMetrics,
   type PoolMetrics,
 } from '../../src/sources/exposition-extractor.js';
+import { POOL_FAMILIES } from '../support/pool-families.js';
 
 type Field = keyof PoolMetrics;
 
-const FAMILIES: ReadonlyArray<readonly [string, Field]> = [
-  ['go_sql_max_open_connections', 'maxOpen'],
-  ['go_sql_open_connections', 'open'],
-  ['go_sql_in_use_connections', 'inUse'],
-  ['go_sql_idle_connections', 'idle'],
-  ['go_sql_wait_count_total', 'waitCount'],
-  ['go_sql_wait_duration_seconds_total', 'waitDurationSeconds'],
-  ['coder_pubsub_connected', 'pubsubConnected'],
-];
+const FAMILIES = POOL_FAMILIES;
 
 const NOTHING: PoolMetrics = {
   maxOpen: null,
