@@ -8,7 +8,6 @@ import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scrapeReplica } from '../../src/sources/coder.js';
-import type { PoolMetrics } from '../../src/sources/exposition-extractor.js';
 import { reportFault } from '../support/faults.js';
 import { POOL_FAMILIES } from '../support/pool-families.js';
 
