@@ -2,24 +2,15 @@
 // validation side by side. `--help` is generated from this table, errors are collected
 // and reported together, and nothing else in the program reads process.env or argv.
 
-import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
+import { logLevels, type LogLevel } from './log.js';
 import type { MaxSurge } from './model/snapshot.js';
+import { scheduleProblems } from './poll-schedule.js';
+import type { PostgresConnectionSettings } from './sources/postgres-connection.js';
 import { iamConfigProblems, postgresAuthModes, type PostgresAuth } from './sources/postgres-iam.js';
 import { resolvePostgresTls, sslModes, type PostgresTlsSettings, type TlsSettingInput } from './sources/postgres-tls.js';
+import { postgresUrlProblems } from './sources/postgres-url.js';
 import { parseTargets, type TargetSpec } from './sources/targets.js';
-
-export interface PostgresConnectionSettings {
-  /** Full connection URL (may hold a password: never log it, see redact.ts). */
-  url: string | null;
-  /** libpq's PG* variables, used when no URL is given. */
-  host: string | null;
-  port: number | null;
-  user: string | null;
-  database: string | null;
-  password: string | null;
-  passwordFile: string | null;
-}
 
 export interface Config {
   postgres: PostgresConnectionSettings & {
@@ -48,9 +39,6 @@ export interface Config {
   log: { level: LogLevel };
   check: { output: 'text' | 'json' };
 }
-
-export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof logLevels)[number];
 
 // ---- value parsers (each throws a message that names the expected form) ----
 
@@ -84,11 +72,7 @@ const maxSurge = z.string().transform((text, ctx): MaxSurge => {
 });
 
 const cronSchedule = z.string().superRefine((text, ctx) => {
-  const result = validateDetailed(text);
-  if (!result.valid) {
-    const why = result.errors.map((error) => `${error.field}: ${error.message}`).join('; ');
-    ctx.addIssue({ code: 'custom', message: `not a valid cron expression (${why || 'unparseable'})` });
-  }
+  for (const message of scheduleProblems(text)) ctx.addIssue({ code: 'custom', message });
 });
 
 const listenAddress = z.string().transform((text, ctx) => {
@@ -102,16 +86,7 @@ const listenAddress = z.string().transform((text, ctx) => {
 });
 
 const postgresUrl = z.string().superRefine((text, ctx) => {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'not a URL; expected postgres://user:password@host:5432/database' });
-    return;
-  }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    ctx.addIssue({ code: 'custom', message: `scheme must be postgres:// or postgresql://, not ${url.protocol}//` });
-  }
+  for (const message of postgresUrlProblems(text)) ctx.addIssue({ code: 'custom', message });
 });
 
 const booleanFlag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
@@ -393,7 +368,7 @@ export function parseConfig(args: string[], env: Environment): Config {
     targets = result.targets;
   }
 
-  const connection = connectionSettings(get<string | undefined>('postgres.url'), env, get('postgres.password-file'));
+  const connection = connectionSettings(get<string | undefined>('postgres.url'), env, get('postgres.password-file'), problems);
   const role = get<string | undefined>('coder.role') ?? connection.user;
   const database = get<string | undefined>('coder.database') ?? connection.database ?? role;
   // An invalid URL is already a problem; do not add its consequences as more.
@@ -437,18 +412,26 @@ export function parseConfig(args: string[], env: Environment): Config {
   };
 }
 
-/** The URL's parts, or libpq's PG* variables when there is no URL. */
-function connectionSettings(url: string | undefined, env: Environment, passwordFile: string | undefined): PostgresConnectionSettings {
+/** The URL's parts, or libpq's PG* variables when there is no URL; a bad PGPORT is a problem. */
+function connectionSettings(url: string | undefined, env: Environment, passwordFile: string | undefined, problems: string[]): PostgresConnectionSettings {
   if (url !== undefined) return connectionFromUrl(url, passwordFile ?? null);
   return {
     url: null,
     host: env.PGHOST ?? null,
-    port: env.PGPORT ? Number(env.PGPORT) : null,
+    port: env.PGPORT ? pgPort(env.PGPORT, problems) : null,
     user: env.PGUSER ?? null,
     database: env.PGDATABASE ?? null,
     password: env.PGPASSWORD ?? null,
     passwordFile: passwordFile ?? null,
   };
+}
+
+/** PGPORT as a port number; anything else (a name, 0, 70000, 5432.5) would reach pg as NaN or be refused late. */
+function pgPort(text: string, problems: string[]): number | null {
+  const port = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (port >= 1 && port <= 65535) return port;
+  problems.push(`PGPORT=${JSON.stringify(text)}: expected a whole number from 1 to 65535 (libpq's port), or unset it for 5432`);
+  return null;
 }
 
 /** A connection URL's parts (the URL itself is kept whole for pg). */

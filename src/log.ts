@@ -2,9 +2,12 @@
 // defence; messages are built from redacted text in the first place (redact.ts).
 
 import { pino, type DestinationStream, type Logger } from 'pino';
-import type { LogLevel } from './config.js';
 
 export type { Logger };
+
+/** pino's levels, as --log.level accepts them. */
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof logLevels)[number];
 
 export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
   return pino(

@@ -2,7 +2,7 @@
 // a tick that arrives while a poll runs is skipped (a slow PostgreSQL must not pile up
 // statements on the one connection). stop() waits for the running poll, bounded.
 
-import { createTask } from 'node-cron';
+import { createTask, type Logger as CronLogger } from 'node-cron';
 import type { Logger } from './log.js';
 
 export interface Schedule {
@@ -16,7 +16,7 @@ export function startSchedule(expression: string, poll: () => Promise<unknown>, 
   const run = () => {
     if (running) {
       logger.debug('poll skipped: the previous poll is still running');
-      return running;
+      return undefined;
     }
     running = poll()
       .then(() => undefined)
@@ -30,7 +30,16 @@ export function startSchedule(expression: string, poll: () => Promise<unknown>, 
     return running;
   };
 
-  const task = createTask(expression, () => run(), { noOverlap: true, name: 'poll' });
+  // Not node-cron's noOverlap: it would print its own unformatted warning to stderr at
+  // every blocked tick; run() above is the one guard, and it logs through pino at debug.
+  const task = createTask(expression, () => run(), { name: 'poll', logger: cronLogger(logger) });
+  // Handling the event also silences node-cron's own "missed execution" console warning.
+  task.on('execution:missed', (context) => {
+    logger.warn(
+      { scheduled: context.date.toISOString() },
+      'a scheduled poll was missed: the process was blocked or starved of CPU (check the container CPU limit and throttling); polling goes on at the next tick',
+    );
+  });
   void task.start();
   void run();
 
@@ -39,5 +48,18 @@ export function startSchedule(expression: string, poll: () => Promise<unknown>, 
       await task.destroy();
       if (running) await Promise.race([running, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
     },
+  };
+}
+
+/** node-cron's own messages as JSON log lines, instead of its coloured console output. */
+function cronLogger(logger: Logger): CronLogger {
+  const log = logger.child({ component: 'node-cron' });
+  const withError = (level: 'error' | 'debug') => (message: string | Error, err?: Error) =>
+    message instanceof Error ? log[level]({ err: message }, message.message) : log[level](err ? { err } : {}, message);
+  return {
+    info: (message) => log.info(message),
+    warn: (message) => log.warn(message),
+    error: withError('error'),
+    debug: withError('debug'),
   };
 }

@@ -59,6 +59,18 @@ describe('configuration', () => {
     expect(config.coder).toMatchObject({ role: 'coder', database: 'coderdb' });
   });
 
+  it.each(['postgres', '5432x', '0', '70000', '5432.5', '-1'])('refuses PGPORT=%s by name, beside the other problems', (port) => {
+    expect(problemsOf(['--coder.pool-max', 'ten'], { PGHOST: 'db', PGPORT: port, PGUSER: 'coder' })).toEqual([
+      '--coder.pool-max="ten": expected a whole number',
+      `PGPORT="${port}": expected a whole number from 1 to 65535 (libpq's port), or unset it for 5432`,
+    ]);
+  });
+
+  it('accepts PGPORT 1 and 65535', () => {
+    expect(parseConfig([], { PGHOST: 'db', PGPORT: '1', PGUSER: 'coder' }).postgres.port).toBe(1);
+    expect(parseConfig([], { PGHOST: 'db', PGPORT: '65535', PGUSER: 'coder' }).postgres.port).toBe(65535);
+  });
+
   it('accepts a max surge as a count and a boolean flag without a value', () => {
     const config = parseConfig(['--postgres.url', url, '--coder.max-surge', '2', '--coder.replicas-from-db'], {});
     expect(config.coder.maxSurge).toEqual({ kind: 'count', value: 2 });
@@ -103,6 +115,51 @@ describe('configuration', () => {
     const problems = problemsOf(['--postgres.url', 'http://coder:topsecret@db/coder']);
     expect(problems.join('\n')).not.toContain('topsecret');
     expect(problems.join('\n')).toContain('(value hidden)');
+  });
+
+  it('rejects a password with an unencoded # up front, saying to percent-encode it and quoting none of the URL', () => {
+    const problems = problemsOf([], { CODER_PG_CONNECTION_URL: 'postgres://svc_mon:47#Xy@db.internal/coder' });
+    expect(problems).toEqual([expect.stringMatching(/^CODER_PG_CONNECTION_URL=\(value hidden\): holds an unencoded #/)]);
+    expect(problems[0]).toContain('percent-encode special characters in the password: # as %23');
+    for (const fragment of ['svc_mon', '47', '7#', '#X', 'Xy', 'db.internal']) expect(problems[0]).not.toContain(fragment);
+  });
+
+  it('rejects a password whose unencoded ? or / makes the user name read as the host', () => {
+    for (const url of ['postgres://svc_mon:12?Qz@db.internal/coder', 'postgres://svc_mon:12/Qz@db.internal/coder']) {
+      const [problem] = problemsOf(['--postgres.url', url]);
+      expect(problem).toMatch(/^--postgres.url=\(value hidden\): has an @ after the host/);
+      expect(problem).toContain('? as %3F, / as %2F');
+      for (const fragment of ['svc_mon', '12', 'Qz', 'db.internal']) expect(problem).not.toContain(fragment);
+    }
+  });
+
+  it('says a password that breaks the URL apart may need percent-encoding', () => {
+    const [problem] = problemsOf(['--postgres.url', 'postgres://svc_mon:ab/Qz@db.internal/coder']);
+    expect(problem).toBe(
+      '--postgres.url=(value hidden): not a URL; expected postgres://user:password@host:5432/database; if the password holds special characters, percent-encode special characters in the password: # as %23, ? as %3F, / as %2F, @ as %40, % as %25 (encodeURIComponent does it)',
+    );
+  });
+
+  it('rejects a % in the password that starts no percent-encoding, instead of crashing', () => {
+    const [problem] = problemsOf(['--postgres.url', 'postgres://svc_mon:50%zz9@db.internal/coder']);
+    expect(problem).toContain('holds a % that does not start a percent-encoding (%XX)');
+    expect(problem).toContain('% as %25');
+    for (const fragment of ['50%', 'zz9']) expect(problem).not.toContain(fragment);
+  });
+
+  it('accepts a percent-encoded password and decodes it', () => {
+    expect(parseConfig(['--postgres.url', 'postgres://svc_mon:47%23Xy%2F%3F@db.internal/coder'], {}).postgres.password).toBe('47#Xy/?');
+  });
+
+  it('rejects a seconds step past the minute (*/75), which cron would run once a minute', () => {
+    expect(problemsOf(['--postgres.url', url, '--poll.schedule', '*/75 * * * * *'])).toEqual([
+      '--poll.schedule="*/75 * * * * *": the seconds field "*/75" steps by 75, more than its range 0-59: it fires once per minute, not every 75 seconds. A cron step cannot cross the minute: use a step of at most 60, e.g. */30',
+    ]);
+  });
+
+  it('checks steps in every field of a five-field schedule, and lets a full-range step pass', () => {
+    expect(problemsOf(['--postgres.url', url, '--poll.schedule', '* */30 * * *'])).toEqual([expect.stringContaining('the hours field "*/30" steps by 30, more than its range 0-23')]);
+    expect(parseConfig(['--postgres.url', url, '--poll.schedule', '*/60 * * * * *'], {}).poll.schedule).toBe('*/60 * * * * *');
   });
 
   it("says how to name Coder's role when nothing tells it", () => {
