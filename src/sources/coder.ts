@@ -8,6 +8,7 @@ import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { ReplicaSample } from '../model/snapshot.js';
+import { describeRequestError, describeStatus, describeTimeout, withoutCredentials, type ScrapeProgress } from './coder-scrape-errors.js';
 import { discoverTargets, type AddressResolver } from './discovery.js';
 import { PoolMetricsExtractor, type PoolMetrics } from './exposition-extractor.js';
 import type { TargetSpec } from './targets.js';
@@ -27,10 +28,18 @@ export type ScrapeOutcome = { ok: true; metrics: PoolMetrics } | { ok: false; er
  * node:http rather than fetch: receiving 200 expositions of 1 MB took 432 ms with fetch
  * and 198 ms with node:http, and fetch held about 40 MB more at peak (bench, case 4).
  */
-function get(url: string, signal: AbortSignal): Promise<IncomingMessage> {
+function get(url: string, signal: AbortSignal, progress: ScrapeProgress): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const client = url.startsWith('https:') ? https : http;
-    const request = client.get(url, { signal, headers: { accept: ACCEPT, 'accept-encoding': 'gzip' } }, resolve);
+    const request = client.get(url, { signal, headers: { accept: ACCEPT, 'accept-encoding': 'gzip' } }, (response) => {
+      progress.answered = true;
+      resolve(response);
+    });
+    request.once('socket', (socket) => {
+      // A kept-alive socket is connected already and emits no 'connect'.
+      if (!socket.connecting) progress.connected = true;
+      else socket.once('connect', () => (progress.connected = true));
+    });
     request.once('error', reject);
   });
 }
@@ -45,43 +54,51 @@ function bodyOf(response: IncomingMessage): Readable {
 
 /** Fetches one exposition and extracts the pool figures from the stream. */
 export async function scrapeReplica(url: string, timeoutMs: number, maxBytes = DEFAULT_MAX_EXPOSITION_BYTES): Promise<ScrapeOutcome> {
+  const shown = withoutCredentials(url);
   const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(new Error(`no complete answer within ${timeoutMs} ms (--poll.timeout)`)), timeoutMs);
+  const progress: ScrapeProgress = { connected: false, answered: false };
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    abort.abort(new Error('--poll.timeout'));
+  }, timeoutMs);
   try {
-    const response = await get(url, abort.signal);
+    const response = await get(url, abort.signal, progress);
     const status = response.statusCode ?? 0;
     if (status < 200 || status > 299) {
       response.resume();
-      return { ok: false, error: `HTTP ${status} from ${url}: is CODER_PROMETHEUS_ENABLE=true and the address right?` };
+      return { ok: false, error: `cannot scrape ${shown}: ${describeStatus(status)}` };
     }
     const extractor = new PoolMetricsExtractor();
     let bytes = 0;
+    // The first characters of the body, to tell an HTML page (a login page, a web UI) by.
+    let start = '';
     // The byte cap counts decompressed bytes, so a small gzip bomb is bounded too.
     for await (const chunk of bodyOf(response) as AsyncIterable<Buffer>) {
       bytes += chunk.byteLength;
       if (bytes > maxBytes) {
         abort.abort(new Error('size cap'));
-        return { ok: false, error: `cannot scrape ${url}: the exposition exceeds ${maxBytes} bytes; stopped reading` };
+        return { ok: false, error: `cannot scrape ${shown}: the exposition exceeds ${maxBytes} bytes; stopped reading` };
       }
+      if (start === '') start = chunk.toString('latin1', 0, Math.min(chunk.byteLength, 256)).trimStart();
       extractor.push(chunk);
     }
     const metrics = extractor.finish();
     if (metrics.open === null && metrics.maxOpen === null) {
-      return { ok: false, error: `${url} answered without go_sql_* metrics: is it a coderd metrics endpoint (Coder v2.23 or later)?` };
+      const html = /\btext\/html\b/i.test(response.headers['content-type'] ?? '') || start.startsWith('<');
+      const what = bytes === 0 ? ', with an empty body' : html ? ', with an HTML page (a web UI or a login page, not Prometheus metrics)' : '';
+      return {
+        ok: false,
+        error: `${shown} answered without go_sql_* metrics${what}: coderd older than v2.23 (no go_sql_* metrics) or not a coderd metrics endpoint; point --coder.targets at CODER_PROMETHEUS_ADDRESS (port 2112)`,
+      };
     }
     return { ok: true, metrics };
   } catch (error) {
-    const reason = abort.signal.aborted ? (abort.signal.reason as Error).message : describeRequestError(error);
-    return { ok: false, error: `cannot scrape ${url}: ${reason}` };
+    const reason = timedOut ? describeTimeout(timeoutMs, progress, url) : describeRequestError(error, url);
+    return { ok: false, error: `cannot scrape ${shown}: ${reason}` };
   } finally {
     clearTimeout(timer);
   }
-}
-
-function describeRequestError(error: unknown): string {
-  const err = error as NodeJS.ErrnoException;
-  if (err.code && !err.message.includes(err.code)) return `${err.code} (${err.message})`;
-  return err.message ?? String(error);
 }
 
 export interface CoderPoll {

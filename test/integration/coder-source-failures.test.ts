@@ -1,5 +1,5 @@
-// The Coder source against scripted HTTP answers (nock): error statuses, bodies that are
-// not Coder's or too large, a replica that fails after answering once, and DNS
+// The Coder source against scripted HTTP answers (nock): error statuses, names that do not
+// resolve, bodies that are not Coder's or too large, a replica that fails after answering once, and DNS
 // discovery of addresses a test cannot listen on. Real scrapes are in coder-source.test.ts.
 
 import nock from 'nock';
@@ -15,22 +15,74 @@ afterEach(() => {
 
 nock.disableNetConnect();
 
+/** An error as Node's socket or resolver raises it (nock passes on Error instances only). */
+function nodeError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
 function targets(text: string) {
   return parseTargets(text).targets;
 }
 
 describe('scraping a Coder replica that fails over HTTP', () => {
-  it('reports an HTTP error status with what to check', async () => {
-    nock('http://coder-a:2112').get('/metrics').reply(503, 'unavailable');
+  it('blames coderd\'s metrics handler for a 5xx, and points at its logs', async () => {
+    nock('http://coder-a:2112').get('/metrics').reply(500, 'collector failed');
     expect(await scrapeReplica('http://coder-a:2112/metrics', 1000)).toEqual({
       ok: false,
-      error: 'HTTP 503 from http://coder-a:2112/metrics: is CODER_PROMETHEUS_ENABLE=true and the address right?',
+      error: "cannot scrape http://coder-a:2112/metrics: coderd's metrics handler failed (HTTP 500): look at coderd's logs (and at any proxy in front of it) for the error",
     });
   });
 
-  it('refuses an endpoint that serves no go_sql metrics', async () => {
+  it('reads a 404 as a wrong path or not a coderd metrics endpoint', async () => {
+    nock('http://coder-a:8080').get('/metrics').reply(404, 'not found');
+    const outcome = await scrapeReplica('http://coder-a:8080/metrics', 1000);
+    expect(outcome).toMatchObject({ ok: false, error: expect.stringContaining('cannot scrape http://coder-a:8080/metrics: not found (HTTP 404): wrong path, or not a coderd metrics endpoint') });
+  });
+
+  it('reads a 401 or 403 as authentication asked by something in front of coderd', async () => {
+    nock('http://ingress:443').get('/metrics').reply(401).get('/metrics').reply(403);
+    for (const status of [401, 403]) {
+      const outcome = await scrapeReplica('http://ingress:443/metrics', 1000);
+      expect(outcome).toMatchObject({ ok: false, error: expect.stringContaining(`authentication required (HTTP ${status}): coderd's metrics endpoint has none, so something in front of it`) });
+    }
+  });
+
+  it('refuses an endpoint that serves no go_sql metrics, naming an old coderd or another endpoint', async () => {
     nock('http://not-coder:9100').get('/metrics').reply(200, 'node_load1 0.5\n');
-    expect(await scrapeReplica('http://not-coder:9100/metrics', 1000)).toMatchObject({ ok: false, error: expect.stringContaining('without go_sql_* metrics') });
+    expect(await scrapeReplica('http://not-coder:9100/metrics', 1000)).toEqual({
+      ok: false,
+      error:
+        'http://not-coder:9100/metrics answered without go_sql_* metrics: coderd older than v2.23 (no go_sql_* metrics) or not a coderd metrics endpoint; point --coder.targets at CODER_PROMETHEUS_ADDRESS (port 2112)',
+    });
+  });
+
+  it('says when the answer without go_sql metrics is an HTML page', async () => {
+    nock('http://coder-web:3000').get('/metrics').reply(200, '\n<!DOCTYPE html><html><title>Coder</title></html>', { 'content-type': 'text/plain' });
+    const outcome = await scrapeReplica('http://coder-web:3000/metrics', 1000);
+    expect(outcome).toMatchObject({ ok: false, error: expect.stringContaining('answered without go_sql_* metrics, with an HTML page') });
+  });
+
+  it('says a refused pod address is refused, and that coderd must listen beyond 127.0.0.1', async () => {
+    nock('http://10.0.0.7:2112').get('/metrics').replyWithError(nodeError('ECONNREFUSED', 'connect ECONNREFUSED 10.0.0.7:2112'));
+    expect(await scrapeReplica('http://10.0.0.7:2112/metrics', 1000)).toEqual({
+      ok: false,
+      error:
+        'cannot scrape http://10.0.0.7:2112/metrics: connection refused (ECONNREFUSED): is coderd running with CODER_PROMETHEUS_ENABLE=true, and does CODER_PROMETHEUS_ADDRESS listen on 0.0.0.0:2112 (its default 127.0.0.1 is unreachable from other pods)?',
+    });
+  });
+
+  it('says a host name that does not resolve does not, with where to fix it', async () => {
+    nock('http://coder-gone:2112').get('/metrics').replyWithError(nodeError('ENOTFOUND', 'getaddrinfo ENOTFOUND coder-gone'));
+    expect(await scrapeReplica('http://coder-gone:2112/metrics', 1000)).toEqual({
+      ok: false,
+      error: 'cannot scrape http://coder-gone:2112/metrics: the host name coder-gone does not resolve (ENOTFOUND): check it in --coder.targets (a Service in another namespace needs name.namespace.svc)',
+    });
+  });
+
+  it('tells a DNS that did not answer from a name that does not exist', async () => {
+    nock('http://coder-a:2112').get('/metrics').replyWithError(nodeError('EAI_AGAIN', 'getaddrinfo EAI_AGAIN coder-a'));
+    const outcome = await scrapeReplica('http://coder-a:2112/metrics', 1000);
+    expect(outcome).toMatchObject({ ok: false, error: expect.stringContaining('could not be resolved now (EAI_AGAIN, DNS did not answer): check the cluster DNS') });
   });
 
   it('stops reading a body over the size cap', async () => {

@@ -1,5 +1,5 @@
 // Coder metrics endpoints that misbehave the ways a real network and a real coderd can:
-// accept and never answer, trickle bytes, send without end, flip between up and down.
+// refuse, reset, accept and never answer, trickle bytes, send without end, flip between up and down.
 // Each is a real HTTP server on a loopback port; close() ends it and every connection.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -45,6 +45,18 @@ export function poolExposition(open = 5): string {
 }
 
 export const healthyTarget = (open = 5) => serve((_req, res) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(poolExposition(open)));
+
+/** Accepts the request and drops the connection without a word (the client sees ECONNRESET). */
+export const resettingTarget = () => serve((req) => req.socket.destroy());
+
+/** A port that had a listener a moment ago and has none now: connecting is refused. */
+export async function refusingTarget(): Promise<{ url: string; port: number }> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return { url: `http://127.0.0.1:${port}/metrics`, port };
+}
 
 /** Accepts the connection and the request, and never answers. */
 export const hangingTarget = () => serve(() => undefined);
