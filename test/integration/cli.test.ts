@@ -1,8 +1,11 @@
 // The command line as users run it: the built dist/cli.js in a child process.
 
 import { spawn, spawnSync } from 'node:child_process';
+import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createCoderCluster, monitorUrl } from '../support/scenario.js';
@@ -11,6 +14,17 @@ const cli = 'dist/cli.js';
 
 function run(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env }, timeout: 20_000 });
+}
+
+/** Like run(), without blocking the worker: for commands that take seconds, like the demo starting PostgreSQL. */
+function runToExit(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [cli, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (status) => resolve({ status, stderr }));
+  });
 }
 
 describe('the command line', () => {
@@ -40,6 +54,29 @@ describe('the command line', () => {
     const result = run(['serv']);
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('unknown command "serv"');
+  });
+});
+
+describe('demo', () => {
+  it('exits 1 when it cannot start, after removing the PostgreSQL it started', async () => {
+    // The web port is taken: the demo fails after its PostgreSQL and replicas are up.
+    const occupied = createServer();
+    await new Promise<void>((resolve) => occupied.listen(0, '127.0.0.1', resolve));
+    const port = (occupied.address() as AddressInfo).port;
+    // A TMPDIR of its own shows whether the embedded PostgreSQL's data dir was removed;
+    // world-traversable, since PostgreSQL runs as "postgres" when the tests run as root.
+    const tmp = await mkdtemp(path.join(tmpdir(), 'demo-tmpdir-'));
+    await chmod(tmp, 0o755);
+    const matrix: Record<string, string> = process.env.CAPACITY_TEST_PG_MODULE ? { CAPACITY_TEST_PG_MODULE: process.env.CAPACITY_TEST_PG_MODULE } : {};
+    try {
+      const result = await runToExit(['demo', '--web.listen-address', `127.0.0.1:${port}`], { TMPDIR: tmp, ...matrix });
+      expect(result.stderr).toContain(`cannot listen on 127.0.0.1:${port} (EADDRINUSE): check --web.listen-address`);
+      expect(result.status).toBe(1);
+      expect(await readdir(tmp)).toEqual([]);
+    } finally {
+      occupied.close();
+      await rm(tmp, { recursive: true, force: true });
+    }
   });
 });
 
