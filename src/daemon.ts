@@ -56,7 +56,9 @@ export function createPoller(config: Config, { logger, resolver }: DaemonDepende
     logger,
   });
   const coder = new CoderSource({ targets: config.coder.targets, timeoutMs: config.poll.timeoutMs, resolver });
-  const poller = new Poller({ postgres, coder, plan: planFromConfig(config), logger });
+  const sources = { coderTargetsConfigured: config.coder.targets.length > 0, replicasFromDb: config.coder.replicasFromDb };
+  const attribution = { role: config.coder.role, database: config.coder.database, applicationName: config.coder.applicationName };
+  const poller = new Poller({ postgres, coder, plan: planFromConfig(config), sources, attribution, logger });
   return { poller, postgres };
 }
 
@@ -82,7 +84,7 @@ export async function startDaemon(config: Config, dependencies: DaemonDependenci
   const scheme = webConfig?.current.tls ? 'https' : 'http';
   const url = `${scheme}://${host === '[::]' || host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
 
-  if (config.coder.targets.length === 0) {
+  if (config.coder.targets.length === 0 && (config.coder.replicas !== null || config.coder.replicasFromDb)) {
     logger.warn('no --coder.targets: the budget counts only --coder.replicas (or the replicas table); per-replica figures stay empty');
   }
   logger.info(

@@ -4,8 +4,10 @@
 // counters and one log line per transition, never an exception.
 
 import type { Logger } from './log.js';
-import { computeCapacity, type Capacity } from './model/capacity.js';
-import type { PlanSettings, Snapshot } from './model/snapshot.js';
+import type { BlindReason } from './model/blind.js';
+import { evaluate, type Capacity } from './model/capacity.js';
+import { postgresFailureKind } from './model/postgres-failure.js';
+import type { CoderAttribution, PlanSettings, ReplicaSources, Snapshot } from './model/snapshot.js';
 import type { CoderPoll, CoderSource } from './sources/coder.js';
 import type { PostgresPoll, PostgresSource } from './sources/postgres.js';
 
@@ -14,6 +16,10 @@ export type SourceName = 'postgres' | 'coder' | 'discovery';
 export interface PollResult {
   snapshot: Snapshot;
   capacity: Capacity | null;
+  /** Why the monitor cannot judge this poll (empty when it can): see model/blind.ts. */
+  blind: BlindReason[];
+  /** PostgreSQL refused the monitor for want of a slot, or shows headroom 0 or less. */
+  postgresFull: boolean;
   /** Why PostgreSQL could not be polled, when it could not. */
   postgresError: string | null;
   /** Per-replica and discovery errors of this poll. */
@@ -28,6 +34,8 @@ export interface PollerOptions {
   postgres: Pick<PostgresSource, 'poll' | 'address'>;
   coder: Pick<CoderSource, 'poll'>;
   plan: PlanSettings;
+  sources: ReplicaSources;
+  attribution: CoderAttribution;
   logger: Logger;
 }
 
@@ -47,7 +55,7 @@ export class Poller {
   private readonly reported = {
     postgresDown: null as string | null,
     privilegesInsufficient: false,
-    roleMissing: false,
+    blind: new Set<BlindReason>(),
     replicaErrors: new Map<string, string>(),
   };
 
@@ -73,12 +81,17 @@ export class Poller {
     ]);
     const snapshot: Snapshot = {
       postgres: postgres.value.ok ? postgres.value.facts : null,
+      postgresFailure: postgres.value.ok ? null : { kind: postgresFailureKind(postgres.value.code), code: postgres.value.code, message: postgres.value.error },
       replicas: coder.value.replicas,
       plan: this.options.plan,
+      sources: this.options.sources,
+      attribution: this.options.attribution,
+      previousUnaccounted: this.latestResult?.capacity?.unaccounted ?? null,
     };
+    const evaluation = evaluate(snapshot);
     const result: PollResult = {
       snapshot,
-      capacity: computeCapacity(snapshot),
+      ...evaluation,
       postgresError: postgres.value.ok ? null : postgres.value.error,
       coderErrors: coder.value.errors,
       completedAt: Date.now(),
@@ -113,10 +126,16 @@ export class Poller {
     }
     if (facts) seen.privilegesInsufficient = !facts.privilegesSufficient;
 
-    if (facts && facts.coderRole === null && !seen.roleMissing) {
-      logger.warn({ source: 'postgres' }, "Coder's role does not exist in PostgreSQL, so no connection counts as Coder's: check --coder.role");
+    // Blind reasons, once on the way in and once on the way out. While PostgreSQL is down
+    // the ones it tells are unknown, not gone: keep them as they were.
+    const blindNow = new Set(result.blind);
+    for (const reason of blindNow) {
+      if (!seen.blind.has(reason)) logger.warn({ blind: reason }, `cannot judge: ${blindMessage(reason, result)}`);
     }
-    if (facts) seen.roleMissing = facts.coderRole === null;
+    for (const reason of seen.blind) {
+      if (!blindNow.has(reason) && facts) logger.info({ blind: reason }, `no longer blind: ${reason}`);
+    }
+    if (facts || blindNow.size > 0) seen.blind = blindNow;
 
     const current = new Map(result.coderErrors.map((error) => [error.target, error.message]));
     for (const [target, message] of current) {
@@ -130,5 +149,24 @@ export class Poller {
     }
     seen.replicaErrors.clear();
     for (const [target, message] of current) seen.replicaErrors.set(target, message);
+  }
+}
+
+/** The log line for a blind reason: what is wrong, with which input, and what to do. */
+function blindMessage(reason: BlindReason, result: PollResult): string {
+  const facts = result.snapshot.postgres;
+  switch (reason) {
+    case 'no_replicas_configured':
+      return 'no Coder replica is configured: give --coder.targets (coderd metrics endpoints), --coder.replicas or --coder.replicas-from-db; every budget figure stays absent until then';
+    case 'no_replicas_found':
+      return 'no Coder replica was found this poll (no target answered discovery, and the replicas table shows none): check --coder.targets resolves, or set --coder.replicas';
+    case 'replicas_table_unreadable':
+      return facts?.replicasTableError ?? "Coder's replicas table cannot be read";
+    case 'coder_role_missing':
+      return "Coder's role does not exist in PostgreSQL, so no connection can be attributed to Coder: check --coder.role";
+    case 'coder_database_missing':
+      return "Coder's database does not exist in PostgreSQL, so no connection can be attributed to Coder: check --coder.database";
+    case 'coder_connections_mismatch':
+      return "the replicas report more connections than PostgreSQL shows for Coder's role, database and application name, two polls in a row: check --coder.role, --coder.database and --coder.application-name";
   }
 }

@@ -1,5 +1,5 @@
 // `check`: one poll, a verdict, and an exit code a pipeline can gate on (0 fits, 1 fits
-// with a warning, 2 does not fit or PostgreSQL is unreachable). With --coder.replicas
+// with a warning, 2 does not fit or the monitor cannot judge: a gate fails closed). With --coder.replicas
 // and --coder.pool-max on the command line it judges a planned change instead of today's
 // pools: run it before a Helm upgrade. The report goes to stdout, logs to stderr.
 
@@ -8,9 +8,10 @@ import type { Config } from '../config.js';
 import { createPoller } from '../daemon.js';
 import { toJson } from '../http/json.js';
 import { createLogger, type Logger } from '../log.js';
-import { computeCapacity } from '../model/capacity.js';
+import { evaluate } from '../model/capacity.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { PollResult } from '../poller.js';
+import { capacityDocument } from '../report/capacity-document.js';
 import { assess, exitCodeOf } from '../report/findings.js';
 import { renderTerminalReport } from '../report/terminal.js';
 import { version } from '../version.js';
@@ -36,7 +37,7 @@ export function withPoolMax(snapshot: Snapshot, poolMax: number): Snapshot {
 export function judgedResult(result: PollResult, whatIfPoolMax: number | null): PollResult {
   if (whatIfPoolMax === null) return result;
   const snapshot = withPoolMax(result.snapshot, whatIfPoolMax);
-  return { ...result, snapshot, capacity: computeCapacity(snapshot) };
+  return { ...result, snapshot, ...evaluate(snapshot) };
 }
 
 function defaultIo(config: Config): CheckIo {
@@ -53,6 +54,9 @@ export async function runCheck(config: Config, io: CheckIo = defaultIo(config)):
   let polled: PollResult;
   try {
     polled = await poller.pollOnce();
+    // More connections on the replicas than in PostgreSQL can be a pool opening one between
+    // the two counts: a second poll tells a race from a wrong --coder.role/--coder.database.
+    if ((polled.capacity?.unaccounted ?? 0) < 0) polled = await poller.pollOnce();
   } finally {
     await postgres.close();
   }
@@ -62,27 +66,7 @@ export async function runCheck(config: Config, io: CheckIo = defaultIo(config)):
   const exitCode = exitCodeOf(assessment);
 
   if (config.check.output === 'json') {
-    const pg = result.snapshot.postgres;
-    io.write(
-      `${toJson({
-        version,
-        verdict: assessment.verdict,
-        exitCode,
-        summary: assessment.summary,
-        fix: assessment.fix,
-        polledAt: new Date(result.completedAt).toISOString(),
-        plan: { ...result.snapshot.plan, whatIfPoolMax },
-        postgres: {
-          up: pg !== null,
-          error: result.postgresError,
-          roundTripSeconds: result.roundTripSeconds,
-          facts: pg,
-        },
-        capacity: result.capacity,
-        replicas: polled.snapshot.replicas,
-        findings: assessment.findings,
-      })}\n`,
-    );
+    io.write(`${toJson(capacityDocument(result, assessment, { version, whatIfPoolMax, scraped: polled.snapshot }))}\n`);
   } else {
     io.write(renderTerminalReport({ result, assessment, exitCode, scraped: polled.snapshot, whatIfPoolMax }));
   }

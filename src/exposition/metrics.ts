@@ -22,11 +22,11 @@ export function createMetrics(latest: Latest, version: string): CapacityMetrics 
   client.collectDefaultMetrics({ register: registry });
 
   // Every gauge below is rebuilt from the latest poll at scrape time; none before the first poll.
-  const gauge = <L extends string>(name: string, help: string, _labelNames: readonly L[], fill: (set: (labels: Partial<Record<L, string>>, value: number) => void, result: PollResult) => void) =>
+  const gauge = <L extends string>(name: string, help: string, _labelNames: readonly L[], fill: (set: (labels: Partial<Record<L, string>>, value: number) => void, result: PollResult) => void, type: 'gauge' | 'counter' = 'gauge') =>
     registerSnapshotGauge<L>(registry, PREFIX + name, help, (set) => {
       const result = latest();
       if (result) fill(set, result);
-    });
+    }, type);
 
   // Figures derived from a successful PostgreSQL poll: absent while PostgreSQL is down.
   const capacityGauge = (name: string, help: string, value: (c: NonNullable<PollResult['capacity']>) => number | null) =>
@@ -36,6 +36,10 @@ export function createMetrics(latest: Latest, version: string): CapacityMetrics 
     });
 
   gauge('postgres_up', 'Whether the last poll of PostgreSQL succeeded (1) or not (0).', [], (set, r) => set({}, r.snapshot.postgres ? 1 : 0));
+  gauge('postgres_full', 'Whether PostgreSQL has no slot left for an ordinary role: it refused the monitor for want of one (SQLSTATE 53300), or headroom is 0 or less.', [], (set, r) => set({}, r.postgresFull ? 1 : 0));
+  gauge('blind', 'Why the monitor cannot judge whether Coder fits: 1 per reason present (no_replicas_configured, no_replicas_found, replicas_table_unreadable, coder_role_missing, coder_database_missing, coder_connections_mismatch).', ['reason'], (set, r) => {
+    for (const reason of r.blind) set({ reason }, 1);
+  });
   gauge('postgres_privileges_sufficient', "Whether the monitor's role can see every connection's state (pg_read_all_stats, granted by pg_monitor).", [], (set, r) => {
     if (r.snapshot.postgres) set({}, r.snapshot.postgres.privilegesSufficient ? 1 : 0);
   });
@@ -69,26 +73,30 @@ export function createMetrics(latest: Latest, version: string): CapacityMetrics 
       set({ database: group.database, role: group.role, application: group.application, state: group.state, owner: group.owner }, group.count);
     }
   });
+  capacityGauge('margin_capacity_connections', 'Slots left for Coder and other applications once the safety margin is kept: Am = floor(A x (1 - --capacity.safety-margin)).', (c) => c.marginCapacity);
+  gauge('slots_connections', "Where max_connections goes, by part: superuser_reserved, reserved, provider, other, coder_active and coder_idle (PostgreSQL's state), coder_unopened (budget not yet open), free, and overcommit (the steady budget past the last slot). A part that cannot be known is absent.", ['part'], (set, r) => {
+    for (const [part, slots] of Object.entries(r.capacity?.slots.parts ?? {})) set({ part }, slots);
+  });
   capacityGauge('used_connections', "Client backends in use, all databases, the monitor's own included (U).", (c) => c.used);
   capacityGauge('coder_connections', "Client backends attributed to Coder (Uc).", (c) => c.coder);
   capacityGauge('other_connections', 'Client backends of everyone else, the monitor included (Uo = U - Uc).', (c) => c.other);
   capacityGauge('headroom_connections', 'Slots still free right now: A - U.', (c) => c.headroom);
   capacityGauge('utilization_ratio', 'Share of the available slots in use: U / A.', (c) => c.utilization);
 
-  const perReplica = (name: string, help: string, value: (replica: PollResult['snapshot']['replicas'][number]) => number | null) =>
+  const perReplica = (name: string, help: string, value: (replica: PollResult['snapshot']['replicas'][number]) => number | null, type: 'gauge' | 'counter' = 'gauge') =>
     gauge(name, help, ['replica'], (set, r) => {
       for (const replica of r.snapshot.replicas) {
         const v = value(replica);
         if (v !== null) set({ replica: replica.replica }, v);
       }
-    });
+    }, type);
   perReplica('replica_up', 'Whether the last scrape of this Coder replica succeeded.', (replica) => (replica.up ? 1 : 0));
   perReplica('replica_pool_max_connections', "The replica's go_sql_max_open_connections (last known while it is down); 0 = unbounded.", (replica) => replica.poolMax);
   perReplica('replica_open_connections', "The replica's go_sql_open_connections.", (replica) => replica.open);
   perReplica('replica_in_use_connections', "The replica's go_sql_in_use_connections.", (replica) => replica.inUse);
   perReplica('replica_idle_connections', "The replica's go_sql_idle_connections.", (replica) => replica.idle);
-  perReplica('replica_wait_count_total', "The replica's go_sql_wait_count_total: connections waited for (the pool was full).", (replica) => replica.waitCount);
-  perReplica('replica_wait_duration_seconds_total', "The replica's go_sql_wait_duration_seconds_total.", (replica) => replica.waitDurationSeconds);
+  perReplica('replica_wait_count_total', "The replica's go_sql_wait_count_total: connections waited for (the pool was full).", (replica) => replica.waitCount, 'counter');
+  perReplica('replica_wait_duration_seconds_total', "The replica's go_sql_wait_duration_seconds_total.", (replica) => replica.waitDurationSeconds, 'counter');
   perReplica('replica_pool_unbounded', "Whether the replica's pool has no maximum (go_sql_max_open_connections 0).", (replica) => (replica.poolMax === null ? null : replica.poolMax === 0 ? 1 : 0));
 
   gauge('replicas', 'Coder replicas: observed (discovered this poll, up or not, or live in the replicas table) and planned (max of observed and --coder.replicas).', ['source'], (set, r) => {
@@ -96,16 +104,15 @@ export function createMetrics(latest: Latest, version: string): CapacityMetrics 
     set({ source: 'observed' }, r.capacity.replicas.observed);
     set({ source: 'planned' }, r.capacity.replicas.planned);
   });
-  gauge('coder_budget_connections', 'Slots Coder may take at its pool maxima: steady, and during a rolling update (+Inf when a pool is unbounded).', ['phase'], (set, r) => {
-    if (!r.capacity) return;
-    set({ phase: 'steady' }, r.capacity.budget.steady);
-    set({ phase: 'rollout' }, r.capacity.budget.rollout);
-  });
-  gauge('budget_headroom_connections', 'A - Uo - budget per phase; negative = overcommitted.', ['phase'], (set, r) => {
-    if (!r.capacity) return;
-    set({ phase: 'steady' }, r.capacity.budgetHeadroom.steady);
-    set({ phase: 'rollout' }, r.capacity.budgetHeadroom.rollout);
-  });
+  const phased = (name: string, help: string, value: (c: NonNullable<PollResult['capacity']>) => { steady: number; rollout: number } | null) =>
+    gauge(name, help, ['phase'], (set, r) => {
+      const v = r.capacity ? value(r.capacity) : null;
+      if (!v) return;
+      set({ phase: 'steady' }, v.steady);
+      set({ phase: 'rollout' }, v.rollout);
+    });
+  phased('coder_budget_connections', 'Slots Coder may take at its pool maxima: steady, and during a rolling update (+Inf when a pool is unbounded); absent while no replica is known.', (c) => c.budget);
+  phased('budget_headroom_connections', 'A - Uo - budget per phase; negative = overcommitted.', (c) => c.budgetHeadroom);
   capacityGauge('recommended_pool_max_connections', 'The largest per-replica pool max that fits a rolling update with the safety margin kept (0 = none fits).', (c) => c.recommendedPoolMax);
   capacityGauge('max_safe_replicas', 'How many replicas fit at the current pool max, steady, with the safety margin kept.', (c) => c.maxSafeReplicas);
   capacityGauge('unaccounted_coder_connections', "Coder connections no scraped replica explains (a replica not scraped, or a leak).", (c) => c.unaccounted);

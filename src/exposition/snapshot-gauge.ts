@@ -11,21 +11,25 @@ export type Fill<L extends string> = (set: (labels: Partial<Record<L, string>>, 
 interface Collected<L extends string> {
   name: string;
   help: string;
-  type: 'gauge';
+  type: 'gauge' | 'counter';
   aggregator: 'sum';
   values: { labels: Partial<Record<L, string>>; value: number }[];
 }
 
-export function registerSnapshotGauge<L extends string>(registry: Registry, name: string, help: string, fill: Fill<L>): void {
+/**
+ * `type` is 'counter' for a counter mirrored from elsewhere (a replica's go_sql_*_total):
+ * built the same way, typed as what it is, so promtool and rate() treat it right.
+ */
+export function registerSnapshotGauge<L extends string>(registry: Registry, name: string, help: string, fill: Fill<L>, type: 'gauge' | 'counter' = 'gauge'): void {
   const metric = {
     name,
     help,
-    type: 'gauge',
+    type,
     aggregator: 'sum',
     get(): Collected<L> {
       const values: Collected<L>['values'] = [];
       fill((labels, value) => values.push({ labels, value }));
-      return { name, help, type: 'gauge', aggregator: 'sum', values };
+      return { name, help, type, aggregator: 'sum', values };
     },
   };
   registry.registerMetric(metric as unknown as Metric);

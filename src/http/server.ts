@@ -8,6 +8,8 @@ import type { CapacityMetrics } from '../exposition/metrics.js';
 import type { Logger } from '../log.js';
 import type { Poller } from '../poller.js';
 import { HTTP_LIMITS, HTTP_SERVER_OPTIONS, refuseBodiesAndUnsafeMethods } from './hardening.js';
+import { capacityDocument } from '../report/capacity-document.js';
+import { assess } from '../report/findings.js';
 import { toJson } from './json.js';
 import { renderStatusPage } from './status-page.js';
 
@@ -52,18 +54,9 @@ export function createApp({ poller, metrics, logger, version, guard }: HttpOptio
       res.status(503).send(toJson({ status: 'starting', message: 'the first poll has not finished' }));
       return;
     }
-    res.send(
-      toJson({
-        version,
-        polledAt: new Date(latest.completedAt).toISOString(),
-        postgresUp: latest.snapshot.postgres !== null,
-        postgresError: latest.postgresError,
-        coderErrors: latest.coderErrors,
-        capacity: latest.capacity,
-        snapshot: latest.snapshot,
-      }),
-    );
+    res.send(toJson(capacityDocument(latest, assess(latest), { version })));
   });
+
 
   // The status page: self-contained, so the policy forbids every outside resource and script.
   app.get('/', (_req, res) => {

@@ -8,7 +8,6 @@ import type { PollResult } from '../poller.js';
 import { assess, type Assessment, type Finding } from '../report/findings.js';
 import { figureRows } from '../report/figures.js';
 import { plannedOnly, replicaRows } from '../report/replicas.js';
-import { slotComposition } from '../report/slots.js';
 import { redactUrl } from '../redact.js';
 import { html, raw, type SafeHtml } from './html.js';
 import { renderSlotBar } from './slot-bar.js';
@@ -83,7 +82,7 @@ function renderVerdict(assessment: Assessment): SafeHtml {
 
 function renderCapacity(result: PollResult | null): SafeHtml | '' {
   if (!result?.capacity) return '';
-  const slots = slotComposition(result.snapshot, result.capacity);
+  const slots = result.capacity.slots;
   return html`<section class="card" id="slots"><h2>PostgreSQL's ${slots.maxConnections} connection slots, and Coder's budget</h2>${renderSlotBar(slots)}</section>`;
 }
 

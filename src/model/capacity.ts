@@ -1,37 +1,65 @@
 // The capacity model: pure arithmetic over one Snapshot, in the order of
-// shared/design/capacity-model.md ("The formulas") so note and code read side by side.
+// docs/capacity-model.md ("The formulas") so note and code read side by side.
 // No clock, no network, no logging: every figure here is a function of its input.
 
+import { blindReasonsOf, hidesAttribution, hidesBudget, type BlindReason } from './blind.js';
+import { postgresFailureKind } from './postgres-failure.js';
+import { slotComposition, type SlotComposition } from './slots.js';
 import type { MaxSurge, PlanSettings, PostgresFacts, ReplicaSample, Snapshot } from './snapshot.js';
 
-/** Derived figures for one snapshot whose PostgreSQL poll succeeded. */
+/**
+ * Derived figures for one snapshot whose PostgreSQL poll succeeded. A figure that a blind
+ * reason breaks (see blind.ts) is null: absent on /metrics, "unknown" in every view.
+ */
 export interface Capacity {
   /** A = M - S - R - V */
   available: number;
   reserved: { superuser: number; reserved: number; provider: number };
   /** U: client backends, the monitor's own included. */
   used: number;
-  /** Uc */
-  coder: number;
-  /** Uo = U - Uc */
-  other: number;
+  /** Uc; null when Coder's role or database does not exist (nothing can be attributed). */
+  coder: number | null;
+  /** Uo = U - Uc; null with Uc. */
+  other: number | null;
   /** A - U */
   headroom: number;
   /** U / A */
   utilization: number;
   replicas: { observed: number; planned: number };
+  /** Replicas in the budget that no target showed: planned, or seen only in the replicas table. */
+  unseenReplicas: number;
+  /** ceil(Np x surge): the pods a rolling update adds. */
+  surgePods: number;
   /** P: the largest known per-replica pool max (0 = unbounded). */
   largestPoolMax: number;
   unboundedPools: boolean;
-  budget: { steady: number; rollout: number };
-  budgetHeadroom: { steady: number; rollout: number };
+  /** null when no replica is configured or found: a budget of 0 would read as a fit. */
+  budget: { steady: number; rollout: number } | null;
+  /** A - Uo - budget per phase; null when either side is unknown. */
+  budgetHeadroom: { steady: number; rollout: number } | null;
   /** Am = floor(A x (1 - m)) */
   marginCapacity: number;
-  /** null when there is no replica to divide by. */
+  /** null when there is no replica to divide by, or Uo is unknown. */
   recommendedPoolMax: number | null;
-  maxSafeReplicas: number;
-  /** null when no replica could be scraped: nothing to compare with. */
+  /** null when the pool max or Uo is unknown. */
+  maxSafeReplicas: number | null;
+  /** null when no replica could be scraped, or Uc is unknown. */
   unaccounted: number | null;
+  /** Where the max_connections slots go, part by part. */
+  slots: SlotComposition;
+}
+
+/** Everything the model derives from one snapshot: what every view shows. */
+export interface Evaluation {
+  /** null when PostgreSQL could not be polled: no guessing. */
+  capacity: Capacity | null;
+  /** Why the monitor cannot judge; empty when it can. */
+  blind: BlindReason[];
+  /**
+   * PostgreSQL has no slot left for an ordinary role: the monitor was refused for that
+   * (SQLSTATE 53300), or, with its slot kept, sees headroom 0 or less.
+   */
+  postgresFull: boolean;
 }
 
 /** A = M - S - R - V: the slots an ordinary role can use. */
@@ -44,6 +72,11 @@ export function available(pg: PostgresFacts): number {
 /** U: every client backend, all databases, the monitor's own connection included. */
 export function used(pg: PostgresFacts): number {
   return pg.connections.reduce((sum, group) => sum + group.count, 0);
+}
+
+/** Coder's client backends whose pg_stat_activity.state is 'active' (running a statement now). */
+export function coderActiveConnections(pg: PostgresFacts): number {
+  return pg.connections.reduce((sum, group) => sum + (group.owner === 'coder' && group.state === 'active' ? group.count : 0), 0);
 }
 
 /** Uc: client backends attributed to Coder (role, database, optional application_name). */
@@ -161,22 +194,41 @@ export function unaccountedConnections(coder: number, replicas: ReplicaSample[])
 
 /** Every figure of the model, or null when PostgreSQL was not polled: no guessing. */
 export function computeCapacity(snapshot: Snapshot): Capacity | null {
+  return evaluate(snapshot).capacity;
+}
+
+/** The capacity figures, the blind reasons and whether PostgreSQL is full, for one snapshot. */
+export function evaluate(snapshot: Snapshot): Evaluation {
   const pg = snapshot.postgres;
-  if (pg === null) return null;
+  if (pg === null) {
+    return {
+      capacity: null,
+      blind: blindReasonsOf(snapshot, null),
+      postgresFull: snapshot.postgresFailure !== null && postgresFailureKind(snapshot.postgresFailure.code) === 'full',
+    };
+  }
   const { plan } = snapshot;
 
   const A = available(pg);
   const U = used(pg);
-  const Uc = coderConnections(pg);
-  const Uo = U - Uc;
   const N = observedReplicas(snapshot);
   const Np = plannedReplicas(N, plan);
   const P = largestPoolMax(snapshot.replicas, plan);
-  const steady = steadyBudget(snapshot, Np);
-  const rollout = rolloutBudget(snapshot, steady, Np);
   const Am = marginCapacity(A, plan.safetyMargin);
 
-  return {
+  // Blindness first: it decides which figures exist. Unaccounted needs only Uc and the scrapes.
+  const UcSeen = coderConnections(pg);
+  const attributable = pg.coderRole !== null && pg.coderDatabase !== null;
+  const unaccounted = attributable ? unaccountedConnections(UcSeen, snapshot.replicas) : null;
+  const blind = blindReasonsOf(snapshot, unaccounted);
+
+  const Uc = hidesAttribution(blind) ? null : UcSeen;
+  const Uo = Uc === null ? null : U - Uc;
+  const steady = hidesBudget(blind) ? null : steadyBudget(snapshot, Np);
+  const budget = steady === null ? null : { steady, rollout: rolloutBudget(snapshot, steady, Np) };
+  const headroom = A - U;
+
+  const capacity: Capacity = {
     available: A,
     reserved: {
       superuser: pg.superuserReservedConnections,
@@ -186,16 +238,31 @@ export function computeCapacity(snapshot: Snapshot): Capacity | null {
     used: U,
     coder: Uc,
     other: Uo,
-    headroom: A - U,
+    headroom,
     utilization: utilization(U, A),
     replicas: { observed: N, planned: Np },
+    unseenReplicas: Math.max(0, Np - snapshot.replicas.length),
+    surgePods: surgeReplicas(Np, plan.maxSurge),
     largestPoolMax: P,
-    unboundedPools: !Number.isFinite(steady),
-    budget: { steady, rollout },
-    budgetHeadroom: { steady: budgetHeadroom(A, Uo, steady), rollout: budgetHeadroom(A, Uo, rollout) },
+    unboundedPools: budget !== null && !Number.isFinite(budget.steady),
+    budget,
+    budgetHeadroom:
+      budget === null || Uo === null
+        ? null
+        : { steady: budgetHeadroom(A, Uo, budget.steady), rollout: budgetHeadroom(A, Uo, budget.rollout) },
     marginCapacity: Am,
-    recommendedPoolMax: recommendedPoolMax(Am, Uo, Np, plan),
-    maxSafeReplicas: maxSafeReplicas(Am, Uo, P, plan.extraConnections),
-    unaccounted: unaccountedConnections(Uc, snapshot.replicas),
+    recommendedPoolMax: Uo === null || hidesBudget(blind) ? null : recommendedPoolMax(Am, Uo, Np, plan),
+    maxSafeReplicas: Uo === null || hidesBudget(blind) ? null : maxSafeReplicas(Am, Uo, P, plan.extraConnections),
+    unaccounted: Uc === null ? null : unaccounted,
+    slots: slotComposition({
+      maxConnections: pg.maxConnections,
+      reserved: { superuser: pg.superuserReservedConnections, reserved: pg.reservedConnections, provider: pg.providerReservedConnections },
+      other: Uo,
+      coderActive: Uc === null ? null : coderActiveConnections(pg),
+      coder: Uc,
+      headroom,
+      budget,
+    }),
   };
+  return { capacity, blind, postgresFull: headroom <= 0 };
 }

@@ -1,6 +1,8 @@
 // The one input of the capacity model: what the sources saw in one poll, plus the
 // planning settings the formulas need. Sources produce the parts; nothing here does I/O.
 
+import type { PostgresFailure } from './postgres-failure.js';
+
 /** Who a PostgreSQL client backend belongs to. */
 export type ConnectionOwner = 'coder' | 'other' | 'monitor';
 
@@ -62,8 +64,10 @@ export interface PostgresFacts {
   privilegesSufficient: boolean;
   /** Client backends, aggregated in PostgreSQL. */
   connections: ConnectionGroup[];
-  /** Live primary replicas in Coder's `replicas` table, when asked for. */
+  /** Live primary replicas in Coder's `replicas` table, when asked for and readable. */
   liveReplicasFromDb: number | null;
+  /** Why the replicas table could not be read (--coder.replicas-from-db); null when it was, or was not asked for. */
+  replicasTableError: string | null;
   session: MonitorSession;
 }
 
@@ -104,9 +108,30 @@ export interface PlanSettings {
   safetyMargin: number;
 }
 
+/** Which sources of replicas the operator configured: without any, the monitor is blind. */
+export interface ReplicaSources {
+  /** --coder.targets names at least one target (static or dns+). */
+  coderTargetsConfigured: boolean;
+  /** --coder.replicas-from-db: count live replicas in Coder's `replicas` table. */
+  replicasFromDb: boolean;
+}
+
+/** How Coder's connections are recognised: --coder.role, --coder.database, --coder.application-name. */
+export interface CoderAttribution {
+  role: string;
+  database: string;
+  applicationName: string | null;
+}
+
 export interface Snapshot {
   /** null when PostgreSQL could not be polled: no capacity figure is derived then. */
   postgres: PostgresFacts | null;
+  /** Why PostgreSQL could not be polled; null when it was. */
+  postgresFailure: PostgresFailure | null;
   replicas: ReplicaSample[];
   plan: PlanSettings;
+  sources: ReplicaSources;
+  attribution: CoderAttribution;
+  /** The previous poll's unaccounted figure: a mismatch must hold for two polls in a row. */
+  previousUnaccounted: number | null;
 }

@@ -3,8 +3,7 @@
 
 import type { Capacity } from '../model/capacity.js';
 import type { PostgresFacts, Snapshot } from '../model/snapshot.js';
-import { surgeReplicas } from '../model/capacity.js';
-import { HIGH_UTILIZATION } from './findings.js';
+import { thresholds } from '../model/thresholds.js';
 import { formatCount, formatPercent } from './format.js';
 
 export type FigureId =
@@ -21,6 +20,7 @@ export type FigureId =
   | 'budget-headroom-steady'
   | 'budget-headroom-rollout'
   | 'recommended-pool-max'
+  | 'margin-capacity'
   | 'max-safe-replicas'
   | 'unaccounted';
 
@@ -44,25 +44,26 @@ export function figureRows(snapshot: Snapshot & { postgres: PostgresFacts }, cap
   const { plan } = snapshot;
   const P = capacity.largestPoolMax;
   const E = plan.extraConnections;
-  const surge = surgeReplicas(capacity.replicas.planned, plan.maxSurge);
+  const surge = capacity.surgePods;
   const surgePods = `+ ${surge} surge ${surge === 1 ? 'pod' : 'pods'}`;
   const margin = formatPercent(plan.safetyMargin);
-  const coderWho = `role ${pg.coderRole?.name ?? '(missing)'} in database ${pg.coderDatabase?.name ?? '(missing)'}`;
+  const coderWho = `role ${snapshot.attribution.role}${pg.coderRole ? '' : ' (missing)'} in database ${snapshot.attribution.database}${pg.coderDatabase ? '' : ' (missing)'}`;
+  const { budget, budgetHeadroom } = capacity;
 
   const row = (id: FigureId, label: string, value: string, meaning: string, bad = false): FigureRow => ({ id, label, value, bad, meaning });
   return [
     row('available', 'available', String(capacity.available), `max_connections ${pg.maxConnections} − ${pg.maxConnections - capacity.available} reserved`),
     row('used', 'used', String(capacity.used), "client backends, the monitor's own included"),
-    row('coder', 'coder', String(capacity.coder), `backends of ${coderWho}`),
-    row('other', 'other', String(capacity.other), 'other applications and the monitor'),
+    row('coder', 'coder', formatCount(capacity.coder), `backends of ${coderWho}`, capacity.coder === null),
+    row('other', 'other', formatCount(capacity.other), 'other applications and the monitor', capacity.other === null),
     row('headroom', 'headroom', String(capacity.headroom), 'available − used: free right now', capacity.headroom <= 0),
-    row('utilization', 'utilization', formatPercent(capacity.utilization), 'used / available', capacity.utilization > HIGH_UTILIZATION),
+    row('utilization', 'utilization', formatPercent(capacity.utilization), 'used / available', capacity.utilization > thresholds.utilizationWarning),
     row('replicas', 'replicas', `${capacity.replicas.observed} / ${capacity.replicas.planned}`, 'observed / planned (--coder.replicas)'),
     row('largest-pool-max', 'largest pool max', P === 0 ? 'unbounded' : String(P), options.poolMaxPlanned ? 'planned for every replica: --coder.pool-max' : 'per replica: go_sql_max_open_connections', P === 0),
-    row('budget-steady', 'budget, steady', formatCount(capacity.budget.steady), `what Coder may open: ${capacity.replicas.planned} × (pool max + ${E})`),
-    row('budget-rollout', 'budget, rollout', formatCount(capacity.budget.rollout), P === 0 ? `${surgePods}, unbounded, in a rolling update` : `${surgePods} × ${P + E} in a rolling update`),
-    row('budget-headroom-steady', 'budget headroom, steady', formatCount(capacity.budgetHeadroom.steady), 'available − other − budget', capacity.budgetHeadroom.steady < 0),
-    row('budget-headroom-rollout', 'budget headroom, rollout', formatCount(capacity.budgetHeadroom.rollout), 'the same in a rolling update', capacity.budgetHeadroom.rollout < 0),
+    row('budget-steady', 'budget, steady', formatCount(budget?.steady ?? null), `what Coder may open: ${capacity.replicas.planned} × (pool max + ${E})`, budget === null),
+    row('budget-rollout', 'budget, rollout', formatCount(budget?.rollout ?? null), P === 0 ? `${surgePods}, unbounded, in a rolling update` : `${surgePods} × ${P + E} in a rolling update`, budget === null),
+    row('budget-headroom-steady', 'budget headroom, steady', formatCount(budgetHeadroom?.steady ?? null), 'available − other − budget', budgetHeadroom === null || budgetHeadroom.steady < 0),
+    row('budget-headroom-rollout', 'budget headroom, rollout', formatCount(budgetHeadroom?.rollout ?? null), 'the same in a rolling update', budgetHeadroom === null || budgetHeadroom.rollout < 0),
     row(
       'recommended-pool-max',
       'recommended pool max',
@@ -70,7 +71,8 @@ export function figureRows(snapshot: Snapshot & { postgres: PostgresFacts }, cap
       `fits a rollout with ${margin} spare${capacity.recommendedPoolMax === 0 ? ' (none fits)' : ''}`,
       capacity.recommendedPoolMax !== null && P > 0 && capacity.recommendedPoolMax < P,
     ),
-    row('max-safe-replicas', 'max safe replicas', String(capacity.maxSafeReplicas), P === 0 ? 'none fits while a pool is unbounded' : `fit at pool max ${P}, steady, ${margin} spare`, capacity.maxSafeReplicas < capacity.replicas.planned),
+    row('margin-capacity', 'margin capacity', String(capacity.marginCapacity), `available × (1 − ${margin}): the slots to plan with`),
+    row('max-safe-replicas', 'max safe replicas', formatCount(capacity.maxSafeReplicas), P === 0 ? 'none fits while a pool is unbounded' : `fit at pool max ${P}, steady, ${margin} spare`, capacity.maxSafeReplicas === null || capacity.maxSafeReplicas < capacity.replicas.planned),
     row('unaccounted', 'unaccounted', formatCount(capacity.unaccounted), 'Coder connections no replica explains', (capacity.unaccounted ?? 0) > 0),
   ];
 }

@@ -2,18 +2,16 @@
 // when it does not, and the findings worth acting on. The status page and `check` both
 // show this, so they never disagree. Pure: no clock, no I/O.
 
+import type { BlindReason } from '../model/blind.js';
 import type { Capacity } from '../model/capacity.js';
 import { replicaPoolMax } from '../model/capacity.js';
+import type { PostgresFailure } from '../model/postgres-failure.js';
 import type { PostgresFacts, Snapshot } from '../model/snapshot.js';
+import { thresholds } from '../model/thresholds.js';
 import type { PollResult } from '../poller.js';
-import { formatPercent } from './format.js';
+import { formatPercent, plural } from './format.js';
 
-/** Utilization above this is high: the same threshold as the CoderPostgresConnectionsHigh alert. */
-export const HIGH_UTILIZATION = 0.8;
-/** A poll round trip above this is slow: the same threshold as CoderPostgresLatencyHigh. */
-export const HIGH_ROUND_TRIP_SECONDS = 0.01;
-
-export type Verdict = 'Fits' | 'Rollout overcommitted' | 'Overcommitted' | 'PostgreSQL unreachable' | 'Waiting for the first poll';
+export type VerdictKind = 'fits' | 'rollout-overcommitted' | 'overcommitted' | 'postgres-full' | 'cannot-judge' | 'postgres-down' | 'waiting';
 
 /**
  * critical: Coder does not fit, or nothing can be known (exit 2);
@@ -24,13 +22,13 @@ export type Severity = 'critical' | 'warning' | 'notice';
 
 export type FindingId =
   | 'postgres-down'
+  | 'postgres-full'
+  | `blind-${BlindReason}`
   | 'unbounded-pools'
   | 'margin-not-kept'
   | 'utilization-high'
   | 'replicas-down'
   | 'discovery-failed'
-  | 'coder-role-missing'
-  | 'no-replicas'
   | 'unaccounted-connections'
   | 'privileges-missing'
   | 'superuser-role'
@@ -46,7 +44,9 @@ export interface Finding {
 }
 
 export interface Assessment {
-  verdict: Verdict;
+  kind: VerdictKind;
+  /** The headline: "Fits", "Overcommitted", "Cannot judge: no Coder replica found", ... */
+  verdict: string;
   /** null = fits with nothing to warn about. */
   severity: Severity | null;
   /** One or two sentences under the verdict. */
@@ -72,10 +72,6 @@ function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-function plural(count: number, one: string, many = `${one}s`): string {
-  return `${count} ${count === 1 ? one : many}`;
-}
-
 export interface AssessOptions {
   /**
    * Judge the poll's round trip (default true). A one-shot `check` measures a cold first
@@ -86,33 +82,117 @@ export interface AssessOptions {
 
 export function assess(result: PollResult | null, options: AssessOptions = {}): Assessment {
   if (result === null) {
-    return { verdict: 'Waiting for the first poll', severity: 'notice', summary: 'The monitor has not finished its first poll yet.', fix: null, findings: [] };
+    return { kind: 'waiting', verdict: 'Waiting for the first poll', severity: 'notice', summary: 'The monitor has not finished its first poll yet.', fix: null, findings: [] };
   }
   const { snapshot, capacity } = result;
-  const findings = [...replicaFindings(result)];
+  const findings = [...replicaFindings(result), ...blindFindings(result)];
   if (capacity === null || snapshot.postgres === null) {
-    const error = result.postgresError ?? 'PostgreSQL could not be polled';
-    findings.unshift({ id: 'postgres-down', severity: 'critical', title: 'PostgreSQL is unreachable', detail: error });
-    return {
-      verdict: 'PostgreSQL unreachable',
-      severity: 'critical',
-      summary: 'Every figure is derived from PostgreSQL, so none is shown until the monitor reaches it again.',
-      fix: null,
-      findings,
-    };
+    const failure = snapshot.postgresFailure ?? { kind: 'unreachable', code: null, message: result.postgresError ?? 'PostgreSQL could not be polled' };
+    const down = postgresDownVerdict(failure);
+    findings.unshift({ id: failure.kind === 'full' ? 'postgres-full' : 'postgres-down', severity: 'critical', title: down.verdict, detail: failure.message });
+    return { ...down, severity: 'critical', fix: null, findings: sortFindings(findings) };
   }
-  findings.unshift(...capacityFindings(snapshot, capacity));
+  findings.push(...capacityFindings(snapshot, capacity, result.postgresFull));
   findings.push(...postgresFindings(snapshot.postgres, capacity, options.judgeLatency === false ? null : result.roundTripSeconds));
-  findings.sort((a, b) => severityRank[b.severity] - severityRank[a.severity]);
-  return { ...budgetVerdict(snapshot, capacity), findings };
+  return { ...verdictOf(result, capacity), findings: sortFindings(findings) };
 }
 
-function budgetVerdict(snapshot: Snapshot, capacity: Capacity): Pick<Assessment, 'verdict' | 'severity' | 'summary' | 'fix'> {
-  const { budget, budgetHeadroom } = capacity;
-  const forCoder = capacity.available - capacity.other;
-  const left = `${forCoder} of the ${capacity.available} available slots are left for Coder after other applications (${capacity.other})`;
+function sortFindings(findings: Finding[]): Finding[] {
+  return findings.sort((a, b) => severityRank[b.severity] - severityRank[a.severity]);
+}
+
+/** Headlines a person tells apart at 3 a.m.: full, wrong password, wrong database, wrong port, down. */
+function postgresDownVerdict(failure: PostgresFailure): Pick<Assessment, 'kind' | 'verdict' | 'summary'> {
+  const none = 'Every figure is derived from PostgreSQL, so none is shown until the monitor gets in again.';
+  switch (failure.kind) {
+    case 'full':
+      return {
+        kind: 'postgres-full',
+        verdict: 'PostgreSQL is full',
+        summary: `PostgreSQL refused the monitor's connection for want of a free slot: Coder's new connections fail the same way. ${none}`,
+      };
+    case 'authentication':
+      return { kind: 'postgres-down', verdict: "PostgreSQL refused the monitor's login", summary: `${failure.message}. ${none}` };
+    case 'database-missing': {
+      const name = /database "([^"]*)"/.exec(failure.message)?.[1];
+      return { kind: 'postgres-down', verdict: name ? `Database "${name}" does not exist` : "The monitor's database does not exist", summary: `${failure.message}. ${none}` };
+    }
+    case 'not-postgres':
+      return { kind: 'postgres-down', verdict: 'Not PostgreSQL', summary: `${failure.message}. ${none}` };
+    case 'unreachable':
+      return { kind: 'postgres-down', verdict: 'PostgreSQL unreachable', summary: none };
+  }
+}
+
+/** Short names of the blind reasons, for the headline "Cannot judge: ...". */
+function blindHeadline(reason: BlindReason, snapshot: Snapshot): string {
+  const { attribution } = snapshot;
+  switch (reason) {
+    case 'no_replicas_configured':
+      return 'no Coder replica configured';
+    case 'no_replicas_found':
+      return 'no Coder replica found';
+    case 'replicas_table_unreadable':
+      return "Coder's replicas table cannot be read";
+    case 'coder_role_missing':
+      return `Coder's role "${attribution.role}" does not exist`;
+    case 'coder_database_missing':
+      return `Coder's database "${attribution.database}" does not exist`;
+    case 'coder_connections_mismatch':
+      return "the replicas hold more connections than PostgreSQL shows for Coder";
+  }
+}
+
+function blindFindings(result: PollResult): Finding[] {
+  const { snapshot } = result;
+  const { attribution } = snapshot;
+  const discovery = result.coderErrors.filter((error) => error.source === 'discovery').map((error) => error.message);
+  const detail: Record<BlindReason, string> = {
+    no_replicas_configured:
+      'Without --coder.targets (coderd metrics endpoints), --coder.replicas or --coder.replicas-from-db the monitor does not know how many replicas share the slots, so it shows no budget. Give one of them.',
+    no_replicas_found: `Replicas were configured, but none was found this poll${discovery.length > 0 ? ` (${discovery.join('; ')})` : ''}. A budget of 0 would read as a fit, so none is shown: fix discovery, or set --coder.replicas to the planned count.`,
+    replicas_table_unreadable: `${snapshot.postgres?.replicasTableError ?? "Coder's replicas table cannot be read"}. The rest of the poll stands; the replicas table's count is left out.`,
+    coder_role_missing: `No PostgreSQL role is named "${attribution.role}", so no connection counts as Coder's and Coder's connections, other applications' and every budget headroom are unknown: check --coder.role (SELECT rolname FROM pg_roles).`,
+    coder_database_missing: `No PostgreSQL database is named "${attribution.database}", so no connection counts as Coder's and Coder's connections, other applications' and every budget headroom are unknown: check --coder.database (SELECT datname FROM pg_database).`,
+    coder_connections_mismatch: `The scraped replicas report ${-(result.capacity?.unaccounted ?? 0)} more connections than PostgreSQL shows for role "${attribution.role}" in database "${attribution.database}"${attribution.applicationName ? ` with application_name "${attribution.applicationName}"` : ''}, two polls in a row: Coder's connections are counted as other applications', so the verdict would be wrong. Check --coder.role, --coder.database and --coder.application-name.`,
+  };
+  return result.blind.map((reason) => ({ id: `blind-${reason}` as const, severity: 'critical' as const, title: `Cannot judge: ${blindHeadline(reason, snapshot)}`, detail: detail[reason] }));
+}
+
+function verdictOf(result: PollResult, capacity: Capacity): Pick<Assessment, 'kind' | 'verdict' | 'severity' | 'summary' | 'fix'> {
+  const { snapshot } = result;
+  if (result.postgresFull) {
+    return {
+      kind: 'postgres-full',
+      verdict: 'PostgreSQL is full',
+      severity: 'critical',
+      summary: `${capacity.used} client connections hold all ${capacity.available} slots an ordinary role can use: Coder's new connections fail with "too many clients" or "remaining connection slots are reserved".`,
+      fix: 'free slots now (see the findings and the runbook), then lower what Coder and other applications may open, or raise max_connections.',
+    };
+  }
+  const [first, ...more] = result.blind;
+  if (first !== undefined) {
+    return {
+      kind: 'cannot-judge',
+      verdict: `Cannot judge: ${blindHeadline(first, snapshot)}`,
+      severity: 'critical',
+      summary: `The monitor cannot tell whether Coder fits${more.length > 0 ? `, for ${more.length + 1} reasons (see the findings)` : ''}: it shows no figure it cannot know, and fails closed.`,
+      fix: null,
+    };
+  }
+  return budgetVerdict(snapshot, capacity);
+}
+
+function budgetVerdict(snapshot: Snapshot, capacity: Capacity): Pick<Assessment, 'kind' | 'verdict' | 'severity' | 'summary' | 'fix'> {
+  // Not blind, so both sides of the budget are known.
+  const budget = capacity.budget as NonNullable<Capacity['budget']>;
+  const budgetHeadroom = capacity.budgetHeadroom as NonNullable<Capacity['budgetHeadroom']>;
+  const other = capacity.other as number;
+  const forCoder = capacity.available - other;
+  const left = `${forCoder} of the ${capacity.available} available slots are left for Coder after other applications (${other})`;
   if (capacity.unboundedPools) {
     return {
+      kind: 'overcommitted',
       verdict: 'Overcommitted',
       severity: 'critical',
       summary: `A Coder pool has no maximum, so Coder may open any number of connections; ${left}.`,
@@ -121,21 +201,24 @@ function budgetVerdict(snapshot: Snapshot, capacity: Capacity): Pick<Assessment,
   }
   if (budgetHeadroom.steady < 0) {
     return {
+      kind: 'overcommitted',
       verdict: 'Overcommitted',
       severity: 'critical',
       summary: `Coder may open ${budget.steady} connections (${budget.rollout} during a rollout), but ${left}: ${-budgetHeadroom.steady} short, ${-budgetHeadroom.rollout} during a rollout.`,
-      fix: fixFor(snapshot, capacity),
+      fix: fixFor(snapshot, capacity, budgetHeadroom.rollout),
     };
   }
   if (budgetHeadroom.rollout < 0) {
     return {
+      kind: 'rollout-overcommitted',
       verdict: 'Rollout overcommitted',
       severity: 'critical',
       summary: `Coder's steady budget of ${budget.steady} fits with ${budgetHeadroom.steady} to spare, but a rolling update may open ${budget.rollout}: ${-budgetHeadroom.rollout} short of the ${forCoder} slots left for Coder.`,
-      fix: fixFor(snapshot, capacity),
+      fix: fixFor(snapshot, capacity, budgetHeadroom.rollout),
     };
   }
   return {
+    kind: 'fits',
     verdict: 'Fits',
     severity: null,
     summary: `Coder may open ${budget.steady} connections (${budget.rollout} during a rollout) and ${forCoder} slots are left for it: ${budgetHeadroom.steady} spare, ${budgetHeadroom.rollout} during a rollout.`,
@@ -143,19 +226,25 @@ function budgetVerdict(snapshot: Snapshot, capacity: Capacity): Pick<Assessment,
   };
 }
 
-function fixFor(snapshot: Snapshot, capacity: Capacity): string {
+/** Below 2 a pool is no pool: coderd serves requests and runs jobs at once. */
+const SMALLEST_WORKABLE_POOL_MAX = 2;
+
+function fixFor(snapshot: Snapshot, capacity: Capacity, rolloutHeadroom: number): string {
   const options: string[] = [];
   const { recommendedPoolMax, maxSafeReplicas, largestPoolMax } = capacity;
   const margin = `${Math.round(snapshot.plan.safetyMargin * 100)}%`;
-  if (recommendedPoolMax !== null && recommendedPoolMax > 0) {
-    options.push(`lower the pool max to ${recommendedPoolMax} (CODER_PG_CONN_MAX_OPEN) for ${plural(capacity.replicas.planned, 'replica')}`);
+  const replicas = plural(capacity.replicas.planned, 'replica');
+  if (recommendedPoolMax !== null && recommendedPoolMax >= SMALLEST_WORKABLE_POOL_MAX) {
+    options.push(`lower the pool max to ${recommendedPoolMax} (CODER_PG_CONN_MAX_OPEN) for ${replicas}`);
+  } else {
+    options.push(`no workable pool max fits ${replicas}: raise max_connections or run fewer replicas`);
   }
-  if (maxSafeReplicas > 0) options.push(`run at most ${plural(maxSafeReplicas, 'replica')} at pool max ${largestPoolMax}`);
-  options.push(`raise max_connections by at least ${-capacity.budgetHeadroom.rollout} (more to keep ${margin} spare)`);
+  if (maxSafeReplicas !== null && maxSafeReplicas > 0) options.push(`run at most ${plural(maxSafeReplicas, 'replica')} at pool max ${largestPoolMax}`);
+  options.push(`raise max_connections by at least ${-rolloutHeadroom} (more to keep ${margin} spare)`);
   return `${options.join(', or ')}.`;
 }
 
-function capacityFindings(snapshot: Snapshot, capacity: Capacity): Finding[] {
+function capacityFindings(snapshot: Snapshot, capacity: Capacity, postgresFull: boolean): Finding[] {
   const findings: Finding[] = [];
   const margin = `${Math.round(snapshot.plan.safetyMargin * 100)}%`;
   if (capacity.unboundedPools) {
@@ -168,10 +257,12 @@ function capacityFindings(snapshot: Snapshot, capacity: Capacity): Finding[] {
       detail: `go_sql_max_open_connections is 0 (no limit) on ${where}: under load such a replica opens connections until PostgreSQL refuses them. Set CODER_PG_CONN_MAX_OPEN.`,
     });
   }
-  const { recommendedPoolMax, largestPoolMax } = capacity;
+  const { recommendedPoolMax, largestPoolMax, maxSafeReplicas, budgetHeadroom } = capacity;
   if (
-    capacity.budgetHeadroom.rollout >= 0 &&
+    budgetHeadroom !== null &&
+    budgetHeadroom.rollout >= 0 &&
     recommendedPoolMax !== null &&
+    maxSafeReplicas !== null &&
     largestPoolMax > 0 &&
     recommendedPoolMax < largestPoolMax
   ) {
@@ -179,23 +270,24 @@ function capacityFindings(snapshot: Snapshot, capacity: Capacity): Finding[] {
       id: 'margin-not-kept',
       severity: 'warning',
       title: `The ${margin} safety margin is not kept`,
-      detail: `A rollout fits, but with ${margin} of the slots kept spare the largest pool max is ${recommendedPoolMax}, not ${largestPoolMax}; at pool max ${largestPoolMax} at most ${plural(capacity.maxSafeReplicas, 'replica')} keep the margin.`,
+      detail: `A rollout fits, but with ${margin} of the slots kept spare the largest pool max is ${recommendedPoolMax}, not ${largestPoolMax}; at pool max ${largestPoolMax} at most ${plural(maxSafeReplicas, 'replica')} keep the margin.`,
     });
   }
-  if (capacity.utilization > HIGH_UTILIZATION) {
+  if (postgresFull) {
+    findings.push({
+      id: 'postgres-full',
+      severity: 'critical',
+      title: 'PostgreSQL is full',
+      detail: `${capacity.used} of ${capacity.available} available slots are in use (headroom ${capacity.headroom}): new connections of ordinary roles are refused.`,
+    });
+  } else if (capacity.utilization > thresholds.utilizationWarning) {
+    // The same two steps as CoderPostgresConnectionsHigh: warning above 80%, critical above 90%.
+    const critical = capacity.utilization > thresholds.utilizationCritical;
     findings.push({
       id: 'utilization-high',
-      severity: 'warning',
-      title: 'PostgreSQL is nearly full',
-      detail: `${capacity.used} of ${capacity.available} available slots are in use (${formatPercent(capacity.utilization)}, above ${formatPercent(HIGH_UTILIZATION)}).`,
-    });
-  }
-  if (capacity.replicas.planned === 0) {
-    findings.push({
-      id: 'no-replicas',
-      severity: 'notice',
-      title: 'No Coder replica seen or planned',
-      detail: 'The budget counts no replica, so it is 0. Give --coder.targets (Coder metrics endpoints) or --coder.replicas.',
+      severity: critical ? 'critical' : 'warning',
+      title: critical ? 'PostgreSQL is almost full' : 'PostgreSQL is filling up',
+      detail: `${capacity.used} of ${capacity.available} available slots are in use (${formatPercent(capacity.utilization)}, above ${formatPercent(critical ? thresholds.utilizationCritical : thresholds.utilizationWarning)}).`,
     });
   }
   if (capacity.unaccounted !== null && capacity.unaccounted > 0) {
@@ -236,14 +328,7 @@ function replicaFindings(result: PollResult): Finding[] {
 
 function postgresFindings(pg: PostgresFacts, capacity: Capacity, roundTripSeconds: number | null): Finding[] {
   const findings: Finding[] = [];
-  if (pg.coderRole === null) {
-    findings.push({
-      id: 'coder-role-missing',
-      severity: 'warning',
-      title: "Coder's role does not exist",
-      detail: "No PostgreSQL role has the name given for Coder, so no connection counts as Coder's and the figures are wrong: check --coder.role.",
-    });
-  } else if (pg.coderRole.superuser) {
+  if (pg.coderRole?.superuser) {
     findings.push({
       id: 'superuser-role',
       severity: 'notice',
@@ -261,12 +346,12 @@ function postgresFindings(pg: PostgresFacts, capacity: Capacity, roundTripSecond
       sql: `GRANT pg_monitor TO ${quoteIdent(pg.session.user)};`,
     });
   }
-  if (roundTripSeconds !== null && roundTripSeconds > HIGH_ROUND_TRIP_SECONDS) {
+  if (roundTripSeconds !== null && roundTripSeconds > thresholds.roundTripSeconds) {
     findings.push({
       id: 'latency-high',
       severity: 'notice',
       title: 'Slow round trip to PostgreSQL',
-      detail: `The poll statement took ${(roundTripSeconds * 1000).toFixed(1)} ms (above ${HIGH_ROUND_TRIP_SECONDS * 1000} ms): a slow network path or a busy server also slows every Coder query.`,
+      detail: `The poll statement took ${(roundTripSeconds * 1000).toFixed(1)} ms (above ${thresholds.roundTripSeconds * 1000} ms): a slow network path or a busy server also slows every Coder query.`,
     });
   }
   return findings;

@@ -1,8 +1,8 @@
 // Numbers as people read them, the same on the status page and in the terminal.
 
-/** Numbers as people read them: infinities spelled out, everything else as is. */
+/** Numbers as people read them: infinities spelled out, a figure the monitor cannot know as "unknown". */
 export function formatCount(value: number | null): string {
-  if (value === null) return 'n/a';
+  if (value === null) return 'unknown';
   if (value === Number.POSITIVE_INFINITY) return 'unbounded';
   if (value === Number.NEGATIVE_INFINITY) return '-Inf';
   return String(value);
@@ -10,4 +10,9 @@ export function formatCount(value: number | null): string {
 
 export function formatPercent(ratio: number): string {
   return Number.isFinite(ratio) ? `${Math.round(ratio * 100)}%` : 'all (no slot available)';
+}
+
+/** "1 replica", "3 replicas". */
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
 }

@@ -46,7 +46,7 @@ export function replicaRows(snapshot: Snapshot): ReplicaRow[] {
 /** Replicas counted in the budget that no target showed: planned, or seen only in Coder's replicas table. */
 export function plannedOnly(snapshot: Snapshot, capacity: Capacity | null): { count: number; poolMax: number; text: string } | null {
   if (!capacity) return null;
-  const extra = capacity.replicas.planned - snapshot.replicas.length;
+  const extra = capacity.unseenReplicas;
   if (extra <= 0) return null;
   const poolMax = capacity.largestPoolMax === 0 ? 'unbounded' : String(capacity.largestPoolMax);
   const replicas = extra === 1 ? 'replica' : 'replicas';

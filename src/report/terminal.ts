@@ -8,7 +8,7 @@ import type { PollResult } from '../poller.js';
 import { redactUrl } from '../redact.js';
 import { figureRows } from './figures.js';
 import type { Assessment } from './findings.js';
-import { formatCount, formatPercent } from './format.js';
+import { formatCount, formatPercent, plural } from './format.js';
 import { plannedOnly, replicaRows } from './replicas.js';
 
 export interface TerminalReportInput {
@@ -23,7 +23,7 @@ export interface TerminalReportInput {
   width?: number;
 }
 
-const exitMeaning = { 0: 'fits', 1: 'fits, with a warning', 2: 'does not fit, or PostgreSQL is unreachable' } as const;
+const exitMeaning = { 0: 'fits', 1: 'fits, with a warning', 2: 'does not fit, or the monitor cannot judge' } as const;
 
 /**
  * Words wrapped so that each line, indented by `indent`, stays within `width`. The first
@@ -94,21 +94,20 @@ function connectionFacts(pg: PostgresFacts, roundTripSeconds: number | null): st
 }
 
 function planSection(input: TerminalReportInput): string[] {
-  const { result, whatIfPoolMax } = input;
+  const { result, whatIfPoolMax, assessment } = input;
   const capacity = result.capacity;
   if (!capacity) return [];
   const { observed, planned } = capacity.replicas;
-  const replicas = planned === observed ? `${planned} replicas (observed)` : `${planned} replicas (${observed} observed, ${planned - observed} more planned)`;
+  const replicas = planned === observed ? `${plural(planned, 'replica')} (observed)` : `${plural(planned, 'replica')} (${observed} observed, ${planned - observed} more planned)`;
   const poolMax = whatIfPoolMax !== null ? `every one at pool max ${whatIfPoolMax} (--coder.pool-max)` : `largest pool max ${formatCount(capacity.largestPoolMax === 0 ? Infinity : capacity.largestPoolMax)}`;
   const margin = formatPercent(result.snapshot.plan.safetyMargin);
-  const fits = capacity.budgetHeadroom.rollout >= 0 ? 'fits, also during a rollout' : capacity.budgetHeadroom.steady >= 0 ? 'fits steady, not during a rollout' : 'does not fit';
   return [
     whatIfPoolMax !== null ? 'Plan (what-if)' : 'Plan',
     alignColumns([
       ['judged', `${replicas}, ${poolMax}`],
-      ['answer', fits],
-      ['largest pool max', `${formatCount(capacity.recommendedPoolMax)} for ${planned} replicas (fits a rollout with ${margin} spare)`],
-      ['replicas that fit', `${capacity.maxSafeReplicas} at pool max ${capacity.largestPoolMax === 0 ? 'unbounded' : capacity.largestPoolMax} (steady, ${margin} spare)`],
+      ['answer', assessment.verdict],
+      ['largest pool max', `${formatCount(capacity.recommendedPoolMax)} for ${plural(planned, 'replica')} (fits a rollout with ${margin} spare)`],
+      ['replicas that fit', `${formatCount(capacity.maxSafeReplicas)} at pool max ${capacity.largestPoolMax === 0 ? 'unbounded' : capacity.largestPoolMax} (steady, ${margin} spare)`],
     ]),
     '',
   ];

@@ -14,8 +14,12 @@ const settingNames = [
   'server_version_num',
 ];
 
-/** Coder's `replicas` table: alive when the heartbeat (every 5 s) is under 15 s old. */
-const liveReplicasSubquery = `(SELECT count(*) FROM replicas WHERE "primary" AND updated_at > now() - interval '15 seconds')`;
+/**
+ * Coder's `replicas` table: alive when the heartbeat (every 5 s) is under 15 s old. Its
+ * own statement, not part of the poll's: a missing GRANT or column (another Coder
+ * version) must fail this count alone, never the poll.
+ */
+export const liveReplicasStatement = `SELECT count(*) AS live FROM replicas WHERE "primary" AND updated_at > now() - interval '15 seconds'`;
 
 /**
  * $1 Coder's role, $2 Coder's database, $3 optional application_name, $4 setting names.
@@ -28,7 +32,7 @@ const liveReplicasSubquery = `(SELECT count(*) FROM replicas WHERE "primary" AND
  * backend_type and state but keep usename, so those rows count too (as state "unknown").
  * PG 18's io workers and all background processes have no usename and are left out.
  */
-export function pollStatement(withLiveReplicas: boolean): string {
+export function pollStatement(): string {
   return `
 SELECT
   (SELECT json_object_agg(name, value) FROM (
@@ -44,7 +48,6 @@ SELECT
   current_database() AS session_database,
   inet_server_port() AS session_port,
   (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS session_superuser,
-  ${withLiveReplicas ? liveReplicasSubquery : 'NULL::bigint'} AS live_replicas,
   (SELECT coalesce(json_agg(g), '[]'::json) FROM (
      SELECT coalesce(datname, '') AS database, coalesce(usename, '') AS role,
             coalesce(application_name, '') AS application, coalesce(state, 'unknown') AS state,
@@ -62,12 +65,9 @@ SELECT
 
 /**
  * A named statement is parsed and planned once per connection instead of at every poll
- * (bench, case 2: PostgreSQL CPU per poll 4.6 -> 2.0 ms at 100 connections). pg refuses
- * one name for two texts, so each variant has its own.
+ * (bench, case 2: PostgreSQL CPU per poll 4.6 -> 2.0 ms at 100 connections).
  */
-export function pollStatementName(withLiveReplicas: boolean): string {
-  return withLiveReplicas ? 'coder_pg_capacity_poll_with_replicas' : 'coder_pg_capacity_poll';
-}
+export const pollStatementName = 'coder_pg_capacity_poll';
 
 export function pollParameters(role: string, database: string, applicationName: string | null): unknown[] {
   return [role, database, applicationName, settingNames];
@@ -82,7 +82,6 @@ export interface PollRow {
   session_database: string;
   session_port: number | null;
   session_superuser: boolean | null;
-  live_replicas: string | number | null;
   connections: { database: string; role: string; application: string; state: string; owner: ConnectionOwner; count: number }[];
 }
 
@@ -148,7 +147,8 @@ export function parsePollRow(row: PollRow, providerReserved: number | 'auto'): P
     },
     privilegesSufficient: row.privileged === true || row.session_superuser === true,
     connections: foldApplications(row.connections.map((group) => ({ ...group, count: Number(group.count) }))),
-    liveReplicasFromDb: row.live_replicas === null ? null : Number(row.live_replicas),
+    liveReplicasFromDb: null,
+    replicasTableError: null,
     session: {
       user: row.session_user_name,
       database: row.session_database,

@@ -6,12 +6,13 @@
 
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
-import type { PostgresConnectionSettings } from '../config.js';
 import type { Logger } from '../log.js';
 import type { PostgresFacts } from '../model/snapshot.js';
 import { redactSecrets } from '../redact.js';
+import type { PostgresConnectionSettings } from './postgres-connection.js';
 import { iamEndpoint, rdsIamTokenProvider, type AuthTokenProvider, type PostgresAuth } from './postgres-iam.js';
-import { parsePollRow, pollParameters, pollStatement, pollStatementName, type PollRow } from './postgres-query.js';
+import { liveReplicasStatement, parsePollRow, pollParameters, pollStatement, pollStatementName, type PollRow } from './postgres-query.js';
+import { probeProtocol } from './protocol-probe.js';
 import {
   DEFAULT_POSTGRES_TLS,
   TlsFileError,
@@ -64,8 +65,8 @@ export class PostgresSource {
   private failures = 0;
   private nextAttemptAt = 0;
   private lastError: PostgresSourceError | null = null;
-  private liveReplicasQueryable = false;
   private warnedPasswordWhitespace = false;
+  private warnedPasswordOverride = false;
   private loggedPlaintextFallback = false;
   private previousPollAt: number | null = null;
   /** The last IAM token: a bearer secret for 15 minutes, masked like a password. */
@@ -96,14 +97,16 @@ export class PostgresSource {
       const client = await this.connected(now, sincePreviousPoll);
       const started = performance.now();
       const result = await client.query<PollRow>({
-        name: pollStatementName(this.liveReplicasQueryable),
-        text: pollStatement(this.liveReplicasQueryable),
+        name: pollStatementName,
+        text: pollStatement(),
         values: pollParameters(this.options.coderRole, this.options.coderDatabase, this.options.coderApplicationName),
       });
       const roundTripSeconds = (performance.now() - started) / 1000;
       const row = result.rows[0];
       if (!row) throw new PostgresSourceError('the poll statement returned no row', null);
-      return { ok: true, facts: parsePollRow(row, this.options.providerReserved), roundTripSeconds };
+      const facts = parsePollRow(row, this.options.providerReserved);
+      if (this.options.replicasFromDb) Object.assign(facts, await this.liveReplicas(client));
+      return { ok: true, facts, roundTripSeconds };
     } catch (error) {
       const failure = this.describe(error);
       // After a failed statement the session state is unknown (a client-side timeout may
@@ -136,12 +139,6 @@ export class PostgresSource {
           );
         }
       }
-      try {
-        this.liveReplicasQueryable = this.options.replicasFromDb && (await this.hasReplicasTable(client));
-      } catch (error) {
-        void client.end().catch(() => undefined);
-        throw error;
-      }
       this.client = client;
       this.failures = 0;
       this.lastError = null;
@@ -153,7 +150,7 @@ export class PostgresSource {
       // PostgreSQL back, the monitor sees it at the next poll.
       const delay = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** (this.failures - 1), sincePreviousPoll / 2);
       this.nextAttemptAt = now + delay;
-      this.lastError = this.describe(error);
+      this.lastError = (await this.notPostgres(error)) ?? this.describe(error);
       throw this.lastError;
     }
   }
@@ -175,28 +172,25 @@ export class PostgresSource {
     return client;
   }
 
-  private async hasReplicasTable(client: pg.Client): Promise<boolean> {
-    const result = await client.query<{ found: boolean; readable: boolean | null; role: string }>(
-      `SELECT to_regclass('replicas') IS NOT NULL AS found,
-              CASE WHEN to_regclass('replicas') IS NOT NULL THEN has_table_privilege('replicas', 'SELECT') END AS readable,
-              current_user AS role`,
-    );
-    const row = result.rows[0];
-    if (!row?.found) {
-      this.options.logger.warn(
-        { database: this.options.coderDatabase },
-        "--coder.replicas-from-db: no table \"replicas\" in the monitor's database; connect the monitor to Coder's database (Enterprise Coder keeps live replicas there). Counting scraped replicas only.",
-      );
-      return false;
+  /**
+   * The live count in Coder's replicas table, as its own statement: a missing GRANT, table
+   * or column fails this count alone (replicas_table_unreadable), never the poll.
+   */
+  private async liveReplicas(client: pg.Client): Promise<Pick<PostgresFacts, 'liveReplicasFromDb' | 'replicasTableError'>> {
+    try {
+      const result = await client.query<{ live: string }>({ name: 'coder_pg_capacity_live_replicas', text: liveReplicasStatement });
+      return { liveReplicasFromDb: Number(result.rows[0]?.live ?? 0), replicasTableError: null };
+    } catch (error) {
+      const err = error as Error & { code?: string };
+      if (err.code === undefined) throw error; // the connection itself failed: the poll fails with it
+      const where = `Coder's replicas table in database ${this.options.connection.database ?? '(the URL\'s)'}`;
+      const hints: Record<string, string> = {
+        '42P01': `${where} does not exist (42P01): connect the monitor to Coder's database (--postgres.url), where Enterprise Coder keeps its live replicas`,
+        '42501': `the monitor may not read ${where} (42501): GRANT SELECT ON replicas TO the monitor's role`,
+        '42703': `${where} lacks a column the count needs (42703 ${err.message}): this Coder version keeps replicas differently; use --coder.targets or --coder.replicas instead`,
+      };
+      return { liveReplicasFromDb: null, replicasTableError: hints[err.code] ?? `cannot count ${where} (${err.code} ${err.message}): use --coder.targets or --coder.replicas instead` };
     }
-    if (!row.readable) {
-      this.options.logger.warn(
-        { role: row.role },
-        `--coder.replicas-from-db: the monitor may not read Coder's replicas table. Fix: GRANT SELECT ON replicas TO "${row.role}"; counting scraped replicas only until then.`,
-      );
-      return false;
-    }
-    return true;
   }
 
   private async clientConfig(): Promise<pg.ClientConfig> {
@@ -260,6 +254,15 @@ export class PostgresSource {
         'the password file ends in whitespace (often a newline from `echo`); it was trimmed. Create the Secret with `printf` or `kubectl create secret --from-literal` to avoid surprises',
       );
     }
+    // Once, not at every reconnect: the two passwords stay as they are until a restart.
+    if (this.options.connection.password !== null && !this.warnedPasswordOverride) {
+      this.warnedPasswordOverride = true;
+      const other = this.options.connection.url ? 'the password in --postgres.url / CODER_PG_CONNECTION_URL' : 'PGPASSWORD';
+      this.options.logger.warn(
+        { file: path },
+        `the password file ${path} overrides ${other}; the file's is used. Remove the other password so that one Secret is the only source`,
+      );
+    }
     if (!this.secrets.includes(password)) this.secrets.push(password);
     return password;
   }
@@ -268,6 +271,25 @@ export class PostgresSource {
     const client = this.client;
     this.client = null;
     if (client) await client.end().catch(() => undefined);
+  }
+
+  /**
+   * A connect the server dropped without a word may have reached something else than
+   * PostgreSQL (a web port in --postgres.url): ask the port once, so the message says so.
+   */
+  private async notPostgres(error: unknown): Promise<PostgresSourceError | null> {
+    // A web server drops the startup packet (sslmode=disable) or leaves pg waiting on its
+    // answer to the SSLRequest (sslmode=prefer, the default) until the connect times out.
+    if (!/Connection terminated unexpectedly|error establishing an SSL connection|timeout expired|timeout exceeded/i.test((error as Error)?.message ?? '')) return null;
+    const { host, port } = this.options.connection;
+    if (host === null || host.startsWith('/')) return null;
+    const protocol = await probeProtocol(host, port ?? 5432, Math.min(this.options.timeoutMs / 2, 1000));
+    if (protocol === 'postgres' || protocol === 'no-answer') return null;
+    const what = protocol === 'http' ? 'answers HTTP' : 'answers';
+    return new PostgresSourceError(
+      `${this.address} ${what}, not the PostgreSQL protocol: --postgres.url points at another service (a coderd or metrics port?); give PostgreSQL's port, usually 5432`,
+      'not_postgres',
+    );
   }
 
   /** Turns any failure into a message naming the input and the next step. */
@@ -294,7 +316,7 @@ export class PostgresSource {
       '28000': `${at} refused the connection (28000 ${raw}): check pg_hba.conf for this client`,
       '53300': `${at} has no free slot for the monitor (53300 too_many_connections): on PostgreSQL 16+ set reserved_connections >= 1 and GRANT pg_use_reserved_connections TO the monitor's role; otherwise free slots`,
       '57014': `the poll statement on ${at} exceeded --poll.timeout (57014 statement timeout)`,
-      '3D000': `${at}: the database does not exist (3D000): check the database in --postgres.url`,
+      '3D000': `${at}: database "${this.options.connection.database ?? '(default)'}" does not exist (3D000): check the database in --postgres.url (Coder's is usually "coder")`,
       '57P01': `${at} terminated the monitor's connection (57P01 admin shutdown); reconnecting at the next poll`,
     };
     if (code && hints[code]) return new PostgresSourceError(hints[code] as string, code);

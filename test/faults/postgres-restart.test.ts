@@ -47,9 +47,9 @@ describe('fault: PostgreSQL stopped mid-run and started again', () => {
     expect(down.get(`${prefix}budget_headroom_connections{phase="steady"}`)).toBeUndefined();
     expect(down.get(`${prefix}postgres_up`)).toBe(0);
     expect((await fetch(`${daemon.url}/healthz`)).status).toBe(200);
-    const api = (await (await fetch(`${daemon.url}/api/v1/capacity`)).json()) as { capacity: unknown; postgresError: string };
+    const api = (await (await fetch(`${daemon.url}/api/v1/capacity`)).json()) as { capacity: unknown; postgres: { error: string } };
     expect(api.capacity).toBeNull();
-    expect(api.postgresError).toMatch(/^cannot reach PostgreSQL at 127\.0\.0\.1:\d+ \(ECONNREFUSED\)|terminated the monitor's connection|connection lost/);
+    expect(api.postgres.error).toMatch(/^cannot reach PostgreSQL at 127\.0\.0\.1:\d+ \(ECONNREFUSED\)|terminated the monitor's connection|connection lost/);
     const failedPolls = polls.filter((p) => p.postgresError !== null).length;
 
     await server.start();

@@ -2,30 +2,14 @@
 // PostgreSQL and stand-in Coder replicas holding real connections. The exit code is the
 // contract a pipeline gates on: 0 fits, 1 fits with a warning, 2 does not fit or cannot tell.
 
-import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStandInReplica, type StandInReplica } from '../../src/demo/stand-in-replica.js';
+import { runCheckCli, type CheckRun } from '../support/check-cli.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { MONITOR_PASSWORD, OTHER_PASSWORD, coderUrl, createCoderCluster, holdConnections, monitorUrl } from '../support/scenario.js';
 
-interface CheckRun {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `coder-pg-capacity check` without blocking this process: the stand-in replicas live here and must answer. */
-function check(args: string[], env: Record<string, string> = {}): Promise<CheckRun> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['dist/cli.js', 'check', '--poll.timeout', '3s', ...args],
-      { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env }, timeout: 20_000 },
-      (error, stdout, stderr) => resolve({ status: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
-    );
-  });
-}
+const check = runCheckCli;
 
 /** A figure row of the text report, e.g. "budget headroom, steady   -14". */
 function figure(stdout: string, label: string): string | undefined {
@@ -96,14 +80,12 @@ describe('check on the reference scenario (max_connections 60, 3 replicas at poo
     const run = await check([...args, '--output', 'json']);
     expect(run.status).toBe(2);
     const report = JSON.parse(run.stdout) as {
-      verdict: string;
-      exitCode: number;
+      verdict: { headline: string; exitCode: number };
       capacity: { available: number; coder: number; other: number; headroom: number; budget: { steady: number; rollout: number }; budgetHeadroom: { steady: number; rollout: number }; recommendedPoolMax: number; maxSafeReplicas: number };
       postgres: { up: boolean; facts: { maxConnections: number; session: { user: string; port: number } } };
       replicas: { up: boolean; poolMax: number }[];
     };
-    expect(report.verdict).toBe('Overcommitted');
-    expect(report.exitCode).toBe(2);
+    expect(report.verdict).toMatchObject({ headline: 'Overcommitted', exitCode: 2 });
     expect(report.capacity).toMatchObject({
       available: 57,
       coder: 18,
@@ -141,7 +123,7 @@ describe('check of a planned change on a roomy server (max_connections 200, 2 re
     expect(run.status, run.stdout + run.stderr).toBe(0);
     expect(run.stdout.split('\n')[0]).toBe('Fits');
     expect(run.stdout).toMatch(/judged\s+6 replicas \(2 observed, 4 more planned\), every one at pool max 15 \(--coder.pool-max\)/);
-    expect(run.stdout).toMatch(/answer\s+fits, also during a rollout/);
+    expect(run.stdout).toMatch(/answer\s+Fits\n/);
     expect(run.stdout).toMatch(/largest pool max\s+18 for 6 replicas/);
     expect(run.stdout).toMatch(/replicas that fit\s+9 at pool max 15/);
     expect(figure(run.stdout, 'budget, steady')).toBe('96');

@@ -166,10 +166,12 @@ describe("--coder.replicas-from-db with Coder's replicas table", () => {
     expect(await daemon.sample(`${prefix}replicas`, { source: 'observed' })).toBe(3);
   });
 
-  it('warns once with the GRANT to run when the monitor may not read the table, and counts DNS only', async () => {
+  it('marks the replicas table unreadable, logs the GRANT once, and counts the DNS replicas', async () => {
     await asCoder('REVOKE SELECT ON replicas FROM monitor');
     const other = await startMonitor(name, ['--coder.replicas-from-db']);
     await waitFor(async () => expect(await other.sample(`${prefix}replicas`, { source: 'observed' })).toBe(3));
-    expect(other.logs.entries().filter((entry) => entry.msg.includes('GRANT SELECT ON replicas TO "monitor"'))).toHaveLength(1);
+    await waitFor(async () => expect(await other.sample(`${prefix}blind`, { reason: 'replicas_table_unreadable' })).toBe(1));
+    await other.poller.pollOnce();
+    expect(other.logs.entries().filter((entry) => entry.msg.includes('GRANT SELECT ON replicas TO'))).toHaveLength(1);
   });
 });

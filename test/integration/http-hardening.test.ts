@@ -141,7 +141,7 @@ describe('pages that could leak the connection secret', () => {
       expect(daemon.logs.lines.join('\n')).not.toContain(MONITOR_PASSWORD);
     }
     // The error the pages show is still useful: where, and what to check.
-    const api = (await (await fetch(`${unreachable.url}/api/v1/capacity`)).json()) as { postgresError: string };
-    expect(api.postgresError).toBe('cannot reach PostgreSQL at 127.0.0.1:1 (ECONNREFUSED): is it running, and is --postgres.url right?');
+    const api = (await (await fetch(`${unreachable.url}/api/v1/capacity`)).json()) as { postgres: { error: string } };
+    expect(api.postgres.error).toBe('cannot reach PostgreSQL at 127.0.0.1:1 (ECONNREFUSED): is it running, and is --postgres.url right?');
   });
 });

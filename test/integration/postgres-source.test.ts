@@ -2,7 +2,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectionFromUrl, type PostgresConnectionSettings } from '../../src/config.js';
+import { connectionFromUrl } from '../../src/config.js';
+import type { PostgresConnectionSettings } from '../../src/sources/postgres-connection.js';
 import type { PostgresFacts } from '../../src/model/snapshot.js';
 import { MONITOR_APPLICATION_NAME, type PostgresSource, type PostgresSourceOptions } from '../../src/sources/postgres.js';
 import { testPostgresSource } from '../support/postgres-source.js';
@@ -212,6 +213,31 @@ describe('the PostgreSQL source', () => {
     }
   });
 
+  it('warns once, naming the file, when the password file overrides a password in the URL', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'pwfile-'));
+    const file = path.join(dir, 'password');
+    await writeFile(file, MONITOR_PASSWORD);
+    const { pgSource, logs } = source({ connection: connection(server.url('coder', 'monitor', 'stale-Url-Pass-77'), { passwordFile: file }) });
+    const admin = await server.admin();
+    try {
+      expect((await pgSource.poll()).ok).toBe(true);
+      // A reconnect reads the file again; it must not warn again.
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [MONITOR_APPLICATION_NAME]);
+      let reconnected = false;
+      for (let i = 0; i < 5 && !reconnected; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 60));
+        reconnected = (await pgSource.poll()).ok;
+      }
+      expect(reconnected).toBe(true);
+      const warnings = logs.entries().filter((e) => /overrides the password in --postgres.url/.test(e.msg));
+      expect(warnings).toEqual([expect.objectContaining({ level: 40, file, msg: expect.stringContaining(`the password file ${file} overrides`) })]);
+      expect(logs.lines.join('\n')).not.toContain('stale-Url-Pass-77');
+      expect(logs.lines.join('\n')).not.toContain(MONITOR_PASSWORD);
+    } finally {
+      await Promise.all([admin.end(), pgSource.close()]);
+    }
+  });
+
   it("counts live primary replicas from Coder's replicas table when asked", async () => {
     const coder = await holdConnections(coderUrl(server), 1, '');
     const db = coder.clients[0]!;
@@ -227,25 +253,45 @@ describe('the PostgreSQL source', () => {
     }
   });
 
-  it('warns with the GRANT when the replicas table is there but not readable', async () => {
+  it('reports the GRANT when the replicas table is there but not readable, and the rest of the poll stands', async () => {
     const coder = await holdConnections(coderUrl(server), 1, '');
     const db = coder.clients[0]!;
     await db.query(`CREATE TABLE replicas ("primary" boolean, updated_at timestamptz)`);
-    const { pgSource, logs } = source({ replicasFromDb: true });
+    const { pgSource } = source({ replicasFromDb: true });
     try {
-      expect((await facts(pgSource)).liveReplicasFromDb).toBeNull();
-      expect(logs.entries().map((e) => e.msg)).toContainEqual(expect.stringContaining('GRANT SELECT ON replicas TO "monitor"'));
+      const f = await facts(pgSource);
+      expect(f.liveReplicasFromDb).toBeNull();
+      expect(f.replicasTableError).toContain('GRANT SELECT ON replicas TO');
+      expect(f.replicasTableError).toContain('42501');
+      expect(count(f, 'coder')).toBe(1);
     } finally {
       await db.query('DROP TABLE replicas');
       await Promise.all([coder.close(), pgSource.close()]);
     }
   });
 
-  it('warns and counts no replicas from the database when the replicas table is missing', async () => {
-    const { pgSource, logs } = source({ replicasFromDb: true });
+  it('fails only the replicas count, not the poll, when the table lacks the "primary" column (42703)', async () => {
+    const coder = await holdConnections(coderUrl(server), 1, '');
+    const db = coder.clients[0]!;
+    await db.query(`CREATE TABLE replicas (id int, updated_at timestamptz)`);
+    await db.query('GRANT SELECT ON replicas TO monitor');
+    const { pgSource } = source({ replicasFromDb: true });
+    try {
+      const f = await facts(pgSource);
+      expect(f.replicasTableError).toContain('42703');
+      expect(f.maxConnections).toBeGreaterThan(0);
+      expect(count(f, 'coder')).toBe(1);
+    } finally {
+      await db.query('DROP TABLE replicas');
+      await Promise.all([coder.close(), pgSource.close()]);
+    }
+  });
+
+  it('says where to connect when the replicas table is missing, and counts none from it', async () => {
+    const { pgSource } = source({ replicasFromDb: true });
     const f = await facts(pgSource);
     expect(f.liveReplicasFromDb).toBeNull();
-    expect(logs.entries().some((e) => /no table "replicas"/.test(e.msg))).toBe(true);
+    expect(f.replicasTableError).toMatch(/does not exist \(42P01\): connect the monitor to Coder's database/);
     await pgSource.close();
   });
 

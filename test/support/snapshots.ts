@@ -34,6 +34,7 @@ export function postgres(overrides: Partial<PostgresFacts> = {}): PostgresFacts 
     privilegesSufficient: true,
     connections: [group('coder', 18), group('other', 7), group('monitor', 1, { state: 'active' })],
     liveReplicasFromDb: null,
+    replicasTableError: null,
     session: { user: 'monitor', database: 'coder', port: 5432, superuser: false },
     ...overrides,
   };
@@ -57,8 +58,12 @@ export function replica(name: string, overrides: Partial<ReplicaSample> = {}): R
 export function snapshot(overrides: Partial<Snapshot> = {}): Snapshot {
   return {
     postgres: postgres(),
+    postgresFailure: null,
     replicas: [replica('a'), replica('b'), replica('c')],
     plan: plan(),
+    sources: { coderTargetsConfigured: true, replicasFromDb: false },
+    attribution: { role: 'coder', database: 'coder', applicationName: null },
+    previousUnaccounted: null,
     ...overrides,
   };
 }

@@ -61,22 +61,22 @@ describe('the capacity model, case by case', () => {
   it('a replica that stops answering keeps its budget and its connections turn unaccounted', () => {
     const hung = replica('c', { up: false, open: null, inUse: null, idle: null, pubsubConnected: null, poolMax: 20 });
     const capacity = capacityOf(snapshot({ replicas: [replica('a'), replica('b'), hung] }));
-    expect(capacity.budget.steady).toBe(63);
+    expect(capacity.budget!.steady).toBe(63);
     expect(capacity.unaccounted).toBe(6);
   });
 
   it('a replica never scraped counts at --coder.pool-max', () => {
     const unknown = replica('c', { up: false, poolMax: null, open: null, pubsubConnected: null });
     const capacity = capacityOf(snapshot({ replicas: [replica('a'), replica('b'), unknown], plan: plan({ defaultPoolMax: 10 }) }));
-    expect(capacity.budget.steady).toBe(21 + 21 + 11);
+    expect(capacity.budget!.steady).toBe(21 + 21 + 11);
   });
 
   it('planned replicas beyond those observed count at the largest known pool max', () => {
     const capacity = capacityOf(snapshot({ plan: plan({ plannedReplicas: 5 }) }));
     expect(capacity.replicas).toEqual({ observed: 3, planned: 5 });
-    expect(capacity.budget.steady).toBe(5 * 21);
+    expect(capacity.budget!.steady).toBe(5 * 21);
     // ceil(5 x 25%) = 2 surge pods
-    expect(capacity.budget.rollout).toBe(7 * 21);
+    expect(capacity.budget!.rollout).toBe(7 * 21);
   });
 
   it('a planned count below the observed one changes nothing', () => {
@@ -86,21 +86,21 @@ describe('the capacity model, case by case', () => {
   it('counts live replicas from Coder\'s replicas table when that is the larger count', () => {
     const capacity = capacityOf(snapshot({ postgres: postgres({ liveReplicasFromDb: 4 }), replicas: [replica('a')] }));
     expect(capacity.replicas.observed).toBe(4);
-    expect(capacity.budget.steady).toBe(4 * 21);
+    expect(capacity.budget!.steady).toBe(4 * 21);
   });
 
   it('an unbounded pool makes the budget infinite and its headroom -Inf', () => {
     const capacity = capacityOf(snapshot({ replicas: [replica('a'), replica('b', { poolMax: 0 })] }));
     expect(capacity.unboundedPools).toBe(true);
-    expect(capacity.budget.steady).toBe(Number.POSITIVE_INFINITY);
-    expect(capacity.budgetHeadroom.steady).toBe(Number.NEGATIVE_INFINITY);
-    expect(capacity.budgetHeadroom.rollout).toBe(Number.NEGATIVE_INFINITY);
+    expect(capacity.budget!.steady).toBe(Number.POSITIVE_INFINITY);
+    expect(capacity.budgetHeadroom!.steady).toBe(Number.NEGATIVE_INFINITY);
+    expect(capacity.budgetHeadroom!.rollout).toBe(Number.NEGATIVE_INFINITY);
     expect(capacity.maxSafeReplicas).toBe(0);
   });
 
   it('a max surge given as a count adds that many pods', () => {
     const capacity = capacityOf(snapshot({ plan: plan({ maxSurge: { kind: 'count', value: 2 } }) }));
-    expect(capacity.budget.rollout).toBe(63 + 2 * 21);
+    expect(capacity.budget!.rollout).toBe(63 + 2 * 21);
   });
 
   it('rounds a percentage max surge up, as Kubernetes does', () => {
@@ -161,7 +161,7 @@ const snapshotArb = fc
     margin: fc.double({ min: 0, max: 0.95, noNaN: true }),
   })
   .map(
-    (input): Snapshot => ({
+    (input): Snapshot => snapshot({
       postgres: postgres({
         maxConnections: input.maxConnections,
         superuserReservedConnections: input.superuserReserved,
@@ -185,7 +185,7 @@ describe('the capacity model for any snapshot', () => {
     fc.assert(
       fc.property(snapshotArb, (input) => {
         const c = capacityOf(input);
-        expect(c.used).toBe(c.coder + c.other);
+        expect(c.used).toBe(c.coder! + c.other!);
         expect(c.headroom).toBe(c.available - c.used);
       }),
     );
@@ -195,8 +195,9 @@ describe('the capacity model for any snapshot', () => {
     fc.assert(
       fc.property(snapshotArb, (input) => {
         const c = capacityOf(input);
-        expect(c.budget.rollout).toBeGreaterThanOrEqual(c.budget.steady);
-        expect(c.budgetHeadroom.rollout).toBeLessThanOrEqual(c.budgetHeadroom.steady);
+        fc.pre(c.budget !== null);
+        expect(c.budget!.rollout).toBeGreaterThanOrEqual(c.budget!.steady);
+        expect(c.budgetHeadroom!.rollout).toBeLessThanOrEqual(c.budgetHeadroom!.steady);
       }),
     );
   });
@@ -205,8 +206,21 @@ describe('the capacity model for any snapshot', () => {
     fc.assert(
       fc.property(snapshotArb, (input) => {
         const c = capacityOf(input);
-        if (Number.isFinite(c.budget.steady)) expect(c.budgetHeadroom.steady).toBe(c.available - c.other - c.budget.steady);
-        else expect(c.budgetHeadroom.steady).toBe(Number.NEGATIVE_INFINITY);
+        fc.pre(c.budget !== null);
+        if (Number.isFinite(c.budget!.steady)) expect(c.budgetHeadroom!.steady).toBe(c.available - c.other! - c.budget!.steady);
+        else expect(c.budgetHeadroom!.steady).toBe(Number.NEGATIVE_INFINITY);
+      }),
+    );
+  });
+
+  it('shows no budget exactly when no replica is seen or planned, never a budget of 0', () => {
+    fc.assert(
+      fc.property(snapshotArb, (input) => {
+        const c = capacityOf(input);
+        const noReplica = input.replicas.length === 0 && (input.plan.plannedReplicas ?? 0) === 0;
+        expect(c.budget === null).toBe(noReplica);
+        expect(c.budgetHeadroom === null).toBe(noReplica);
+        expect(c.maxSafeReplicas === null).toBe(noReplica);
       }),
     );
   });
@@ -227,9 +241,9 @@ describe('the capacity model for any snapshot', () => {
         const c = capacityOf(input);
         if (c.recommendedPoolMax === null || c.recommendedPoolMax === 0) return;
         const pods = c.replicas.planned + surgeReplicas(c.replicas.planned, input.plan.maxSurge);
-        expect(pods * (c.recommendedPoolMax + input.plan.extraConnections)).toBeLessThanOrEqual(c.marginCapacity - c.other);
+        expect(pods * (c.recommendedPoolMax + input.plan.extraConnections)).toBeLessThanOrEqual(c.marginCapacity - c.other!);
         // and one more per replica would not fit
-        expect(pods * (c.recommendedPoolMax + 1 + input.plan.extraConnections)).toBeGreaterThan(c.marginCapacity - c.other);
+        expect(pods * (c.recommendedPoolMax + 1 + input.plan.extraConnections)).toBeGreaterThan(c.marginCapacity - c.other!);
       }),
     );
   });
@@ -238,13 +252,14 @@ describe('the capacity model for any snapshot', () => {
     fc.assert(
       fc.property(snapshotArb, (input) => {
         const c = capacityOf(input);
+        fc.pre(c.budget !== null);
         if (c.largestPoolMax === 0) {
-          expect(c.maxSafeReplicas).toBe(0);
+          expect(c.maxSafeReplicas!).toBe(0);
           return;
         }
         const cost = c.largestPoolMax + input.plan.extraConnections;
-        if (c.maxSafeReplicas > 0) expect(c.maxSafeReplicas * cost).toBeLessThanOrEqual(c.marginCapacity - c.other);
-        expect((c.maxSafeReplicas + 1) * cost).toBeGreaterThan(c.marginCapacity - c.other);
+        if (c.maxSafeReplicas! > 0) expect(c.maxSafeReplicas! * cost).toBeLessThanOrEqual(c.marginCapacity - c.other!);
+        expect((c.maxSafeReplicas! + 1) * cost).toBeGreaterThan(c.marginCapacity - c.other!);
       }),
     );
   });
@@ -253,7 +268,8 @@ describe('the capacity model for any snapshot', () => {
     fc.assert(
       fc.property(snapshotArb, (input) => {
         const c = capacityOf(input);
-        expect(c.unboundedPools).toBe(!Number.isFinite(c.budget.steady));
+        fc.pre(c.budget !== null);
+        expect(c.unboundedPools).toBe(!Number.isFinite(c.budget!.steady));
       }),
     );
   });
