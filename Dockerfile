@@ -40,6 +40,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /src/dist ./dist
 COPY alerts ./alerts
+COPY docs/runbooks.md ./docs/runbooks.md
 # Files stay root's and read-only to the process; nothing is written at run time.
 USER 10001:10001
 EXPOSE 9816

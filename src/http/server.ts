@@ -11,6 +11,7 @@ import { HTTP_LIMITS, HTTP_SERVER_OPTIONS, refuseBodiesAndUnsafeMethods } from '
 import { capacityDocument } from '../report/capacity-document.js';
 import { assess } from '../report/findings.js';
 import { toJson } from './json.js';
+import { runbooksHandler } from './runbooks.js';
 import { renderStatusPage } from './status-page.js';
 
 export interface HttpOptions {
@@ -57,6 +58,7 @@ export function createApp({ poller, metrics, logger, version, guard }: HttpOptio
     res.send(toJson(capacityDocument(latest, assess(latest), { version })));
   });
 
+  app.get('/runbooks', runbooksHandler()); // docs/runbooks.md as HTML: every alert's runbook_url lands here
 
   // The status page: self-contained, so the policy forbids every outside resource and script.
   app.get('/', (_req, res) => {

@@ -73,7 +73,7 @@ describe('alerts end to end: daemon, Prometheus and Alertmanager on a real Postg
     expect(alert.labels).toMatchObject({ severity: 'critical', phase: 'steady', job: 'coder-pg-capacity' });
     expect(alert.annotations.description).toContain('Steady-state budget 63 connections > 49 available to Coder');
     expect(alert.annotations.description).toContain('budget headroom -14 connections');
-    expect(alert.annotations.runbook_url).toMatch(/docs\/runbooks\.md#coderpostgresbudgetovercommitted$/);
+    expect(alert.annotations.runbook_url).toMatch(/\/runbooks#coderpostgresbudgetovercommitted$/);
 
     // The operator follows the runbook: CODER_PG_CONN_MAX_OPEN=8, and the Deployment
     // rolls the replicas one by one (same addresses, as behind a Service).

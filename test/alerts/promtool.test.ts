@@ -3,17 +3,23 @@
 // needs at 3 a.m. (severity, summary, description, a runbook section that exists).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { blindReasons } from '../../src/model/blind.js';
+import { DEFAULT_RUNBOOK_URL_BASE } from '../../scripts/runbook-urls.mjs';
 import { ensureDebianPackages } from '../support/prometheus-stack.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const ruleFile = 'alerts/coder-pg-capacity.rules.yml';
 const testDir = 'alerts/tests';
 const runbooks = 'docs/runbooks.md';
-const runbookBase = 'https://github.com/coder-pg-capacity/coder-pg-capacity/blob/main/docs/runbooks.md#';
+// The one setting of scripts/runbook-urls.mjs: the monitor's own /runbooks page.
+const runbookBase = DEFAULT_RUNBOOK_URL_BASE;
+/** The one alert whose runbook_url picks a subsection by label: one per blind reason. */
+const perReasonAnchor = '{{ $labels.reason }}';
 
 interface Rule {
   alert?: string;
@@ -28,15 +34,21 @@ interface RuleFile {
 }
 interface PromtoolTestFile {
   rule_files: string[];
-  tests: { name?: string; alert_rule_test?: { alertname: string; exp_alerts?: unknown[] }[] }[];
+  tests: { name?: string; alert_rule_test?: { alertname: string; exp_alerts?: { exp_labels?: Record<string, string> }[] }[] }[];
 }
 
 function readYaml<T>(relativePath: string): T {
-  return parse(readFileSync(path.join(repoRoot, relativePath), 'utf8')) as T;
+  return parse(readFileSync(path.resolve(repoRoot, relativePath), 'utf8')) as T;
 }
 
-function alertRules(): Rule[] {
-  return readYaml<RuleFile>(ruleFile).groups.flatMap((group) => group.rules.filter((rule) => rule.alert));
+function alertRules(file = ruleFile): Rule[] {
+  return readYaml<RuleFile>(file).groups.flatMap((group) => group.rules.filter((rule) => rule.alert));
+}
+
+/** The anchors a runbook_url can land on: a templated reason expands to every blind reason. */
+function anchorsOf(url: string, base: string): string[] {
+  const anchor = url.slice(base.length);
+  return anchor.includes(perReasonAnchor) ? blindReasons.map((reason) => anchor.replace(perReasonAnchor, reason)) : [anchor];
 }
 
 function promtoolTestFiles(): string[] {
@@ -106,6 +118,50 @@ describe('alert rules under promtool', () => {
   }, 120_000);
 });
 
+describe('runbook links on another base (scripts/generate-manifests.mjs --runbook-url-base)', () => {
+  const base = 'https://runbooks.example.com/coder/pg-capacity#';
+
+  it('writes a plain rule file whose every runbook_url starts with the base and lands on a heading; promtool accepts it', () => {
+    requirePromtool();
+    const dir = mkdtempSync(path.join(tmpdir(), 'runbook-base-'));
+    try {
+      const out = path.join(dir, 'rules.yml');
+      const generator = spawnSync(process.execPath, ['scripts/generate-manifests.mjs', '--runbook-url-base', base, '--rules-out', out], { cwd: repoRoot, encoding: 'utf8' });
+      expect(generator.status, generator.stderr).toBe(0);
+      const rewritten = alertRules(out);
+      expect(rewritten.map((rule) => rule.alert)).toEqual(alertRules().map((rule) => rule.alert));
+      const anchors = runbookAnchors();
+      for (const rule of rewritten) {
+        const url = rule.annotations?.runbook_url ?? '';
+        expect(url.startsWith(base), `alert ${rule.alert}: ${url}`).toBe(true);
+        for (const anchor of anchorsOf(url, base)) expect(anchors.has(anchor), `alert ${rule.alert}: #${anchor}`).toBe(true);
+      }
+      // Nothing else changed: the same text once the base is put back.
+      expect(readFileSync(out, 'utf8').split(base).join(runbookBase)).toContain(readFileSync(path.join(repoRoot, ruleFile), 'utf8'));
+      const check = promtool(['check', 'rules', out]);
+      expect(check.status, check.output).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes a PrometheusRule with the base, and refuses a base that is not an absolute URL ending in #', () => {
+    const rule = spawnSync(process.execPath, ['scripts/generate-manifests.mjs', `--runbook-url-base=${base}`, '--prometheusrule-out', '-'], { cwd: repoRoot, encoding: 'utf8' });
+    expect(rule.status, rule.stderr).toBe(0);
+    const object = parse(rule.stdout) as { kind: string; spec: RuleFile };
+    expect(object.kind).toBe('PrometheusRule');
+    const urls = object.spec.groups.flatMap((group) => group.rules.filter((r) => r.alert).map((r) => r.annotations?.runbook_url ?? ''));
+    expect(urls.length).toBe(alertRules().length);
+    for (const url of urls) expect(url.startsWith(base), url).toBe(true);
+
+    for (const bad of ['runbooks.example.com#', 'https://runbooks.example.com/runbooks', 'ftp://x/runbooks#']) {
+      const refused = spawnSync(process.execPath, ['scripts/generate-manifests.mjs', '--runbook-url-base', bad, '--rules-out', '-'], { cwd: repoRoot, encoding: 'utf8' });
+      expect(refused.status, bad).toBe(1);
+      expect(refused.stderr, bad).toMatch(/--runbook-url-base/);
+    }
+  });
+});
+
 describe('alert rules as an operator reads them', () => {
   const rules = alertRules();
 
@@ -116,19 +172,36 @@ describe('alert rules as an operator reads them', () => {
       expect(['critical', 'warning', 'info'], where).toContain(rule.labels?.severity);
       expect(rule.annotations?.summary?.trim(), `${where}: summary`).toBeTruthy();
       expect(rule.annotations?.description?.trim(), `${where}: description`).toBeTruthy();
-      expect(rule.annotations?.runbook_url, `${where}: runbook_url`).toMatch(/^https:\/\/\S+#\S+$/);
+      expect(rule.annotations?.runbook_url, `${where}: runbook_url`).toMatch(/^https?:\/\/[^\s#]+#\S/);
     }
   });
 
-  it("every runbook_url points at its alert's own heading in docs/runbooks.md", () => {
+  it("every runbook_url is the configured base plus its alert's own heading in docs/runbooks.md", () => {
     const anchors = runbookAnchors();
     for (const rule of rules) {
       const url = rule.annotations?.runbook_url ?? '';
-      expect(url.startsWith(runbookBase), `alert ${rule.alert}: ${url}`).toBe(true);
-      const anchor = url.slice(runbookBase.length);
-      expect(anchors.has(anchor), `alert ${rule.alert}: no heading for #${anchor} in ${runbooks}`).toBe(true);
-      expect(anchor, `alert ${rule.alert}`).toBe(githubAnchor(rule.alert!));
+      expect(url.startsWith(runbookBase), `alert ${rule.alert}: ${url} does not start with ${runbookBase}`).toBe(true);
+      for (const anchor of anchorsOf(url, runbookBase)) {
+        expect(anchors.has(anchor), `alert ${rule.alert}: no heading for #${anchor} in ${runbooks}`).toBe(true);
+        // The alert's own section, or a subsection named after it (per blind reason).
+        expect(anchor === githubAnchor(rule.alert!) || anchor.startsWith(`${githubAnchor(rule.alert!)}-`), `alert ${rule.alert}: #${anchor}`).toBe(true);
+      }
     }
+    // The per-reason alert's parent section exists too, for a reason added later.
+    expect(anchors.has('coderpostgrescapacityblind')).toBe(true);
+  });
+
+  it('every blind reason of the daemon has a promtool case where CoderPostgresCapacityBlind fires for it', () => {
+    const fired = new Set<string>();
+    for (const file of promtoolTestFiles()) {
+      for (const group of readYaml<PromtoolTestFile>(file).tests) {
+        for (const check of group.alert_rule_test ?? []) {
+          if (check.alertname !== 'CoderPostgresCapacityBlind') continue;
+          for (const alert of check.exp_alerts ?? []) if (alert.exp_labels?.reason) fired.add(alert.exp_labels.reason);
+        }
+      }
+    }
+    expect([...fired].sort()).toEqual([...blindReasons].sort());
   });
 
   it('every link inside docs/runbooks.md to a section of it resolves', () => {
