@@ -34,7 +34,7 @@ import { DataqueryBuilder, PromQueryFormat } from '@grafana/grafana-foundation-s
 import { PanelBuilder as StatPanelBuilder } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TablePanelBuilder } from '@grafana/grafana-foundation-sdk/table';
 import { PanelBuilder as TimeseriesPanelBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
-import { settings } from '../src/config.js';
+import { thresholds } from '../src/model/thresholds.js';
 
 export const DASHBOARD_UID = 'coder-pg-capacity';
 const PREFIX = 'coder_pg_capacity_';
@@ -43,13 +43,6 @@ const RUNBOOKS = 'https://github.com/coder-pg-capacity/coder-pg-capacity/blob/ma
 /** Every panel and query goes through the dashboard's datasource variable. */
 const datasource = { type: 'prometheus', uid: '${datasource}' };
 
-// The margin the daemon keeps by default (--capacity.safety-margin), read from the
-// settings table so that the line drawn here cannot disagree with the daemon's figures.
-const defaultSafetyMargin = Number(settings.find((setting) => setting.flag === 'capacity.safety-margin')?.default);
-if (!(defaultSafetyMargin >= 0 && defaultSafetyMargin < 1)) {
-  throw new Error('src/config.ts has no numeric default for capacity.safety-margin: the dashboard needs it for the margin line');
-}
-const marginFactor = 1 - defaultSafetyMargin;
 
 /** A contract metric of the selected job and monitors, with more label matchers if given. */
 function m(name: string, matchers = ''): string {
@@ -202,14 +195,14 @@ export function buildDashboard(): Dashboard {
     .withPanel(
       stat(
         'Utilization',
-        `Connections in use over the slots an ordinary role can use (U / A). Yellow above 80% and red above 90%, as CoderPostgresConnectionsHigh: ${runbook('coderpostgresconnectionshigh')}.`,
+        `Connections in use over the slots an ordinary role can use (U / A). Yellow above ${thresholds.utilizationWarning * 100}% and red above ${thresholds.utilizationCritical * 100}%, as CoderPostgresConnectionsHigh: ${runbook('coderpostgresconnectionshigh')}.`,
       )
         .withTarget(query('A', `max(${m('utilization_ratio')})`, 'utilization'))
         .unit('percentunit')
         .decimals(1)
         .min(0)
         .max(1)
-        .thresholds(steps('green', [0.8, 'yellow'], [0.9, 'red']))
+        .thresholds(steps('green', [thresholds.utilizationWarning, 'yellow'], [thresholds.utilizationCritical, 'red']))
         .span(3),
     )
     .withPanel(
@@ -259,14 +252,14 @@ export function buildDashboard(): Dashboard {
     .withPanel(
       timeseries(
         'Connections by owner and state',
-        "Client backends PostgreSQL holds, stacked by owner (coder, other, monitor) and state, against available slots A (red), the safety-margin line floor(A × " +
-          `${marginFactor}) (yellow: ${marginFactor} = 1 - the daemon's default --capacity.safety-margin ${defaultSafetyMargin}; if you run another margin, read the line accordingly) ` +
-          'and the worst case other + Coder budget (orange dashed: every pool full). The stack above yellow: the 20% spare is gone; orange above red: overcommitted. ' +
+        "Client backends PostgreSQL holds, stacked by owner (coder, other, monitor) and state, against available slots A (red), the safety-margin line Am = floor(A × (1 - --capacity.safety-margin)) " +
+          "(yellow, as the daemon computes it with the margin it runs) " +
+          'and the worst case other + Coder budget (orange dashed: every pool full). The stack above yellow: the spare margin is gone; orange above red: overcommitted. ' +
           `Find the holders with Q1 of the ${runbook('before-you-start')}; "unknown" states mean the monitor lacks pg_monitor.`,
       )
         .withTarget(query('A', `max by (owner, state) (sum without (database, role, application) (${m('connections')}))`, '{{owner}} {{state}}'))
         .withTarget(query('B', `min(${m('available_connections')})`, 'available (A)'))
-        .withTarget(query('C', `floor(min(${m('available_connections')}) * ${marginFactor})`, `safety margin: floor(A × ${marginFactor})`))
+        .withTarget(query('C', `min(${m('margin_capacity_connections')})`, 'safety margin (Am)'))
         .withTarget(query('D', `max(${m('other_connections')}) + max(${m('coder_budget_connections', 'phase="steady"')})`, 'other + Coder budget (steady)'))
         .stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal).group('A'))
         .fillOpacity(40)
@@ -282,27 +275,27 @@ export function buildDashboard(): Dashboard {
     );
 
   // --- Where max_connections goes: reserved slots, other clients, Coder, Coder's budget, free. ---
-  const coderInUse = `(max(sum without (replica) (${m('replica_in_use_connections')})) or vector(0))`;
+  // Every band is the daemon's own slots_connections{part}: the status page's bar draws the same numbers.
+  const slotPart = (refId: string, part: string, legend: string) => query(refId, `max(${m('slots_connections', `part="${part}"`)})`, legend);
   builder
     .withRow(new RowBuilder('Budget composition'))
     .withPanel(
       timeseries(
         'Budget composition',
         'max_connections split, bottom to top: superuser reserved (S), reserved_connections (R, PG 16+), provider reserved (V), other applications (the monitor included), ' +
-          "Coder in use (its pools' in-use connections), Coder idle (idle pooled, the pubsub LISTEN connections and any unaccounted), Coder budget not yet open (what the pools may still open), and free. " +
-          'When the stack rises above the max_connections line (red), Coder is overcommitted by the difference. ' +
+          "Coder active and Coder idle (PostgreSQL's state of Coder's connections: idle includes idle pooled, the pubsub LISTEN connections and idle in transaction), Coder budget not yet open (what the pools may still open), free, and overcommit (the steady budget past the last slot, red). " +
+          'When the stack rises above the max_connections line, Coder is overcommitted by the red band. A band that is missing is one the monitor cannot know (see its blind reasons). ' +
           `Shrink the largest band you control: other applications (Q1), Coder's budget (${runbook('1-lower-coder_pg_conn_max_open', 'fix 1')}), or add slots (${runbook('2-raise-max_connections', 'fix 2')}).`,
       )
-        .withTarget(query('A', `max(${m('reserved_connections', 'reason="superuser"')})`, 'superuser reserved'))
-        .withTarget(query('B', `max(${m('reserved_connections', 'reason="reserved"')})`, 'reserved_connections'))
-        .withTarget(query('C', `max(${m('reserved_connections', 'reason="provider"')})`, 'provider reserved'))
-        .withTarget(query('D', `max(${m('other_connections')})`, 'other applications'))
-        .withTarget(query('E', coderInUse, 'Coder in use'))
-        .withTarget(query('F', `clamp_min(max(${m('coder_connections')}) - ${coderInUse}, 0)`, 'Coder idle'))
-        .withTarget(
-          query('G', `clamp_min(max(${m('coder_budget_connections', 'phase="steady"')}) - max(${m('coder_connections')}), 0)`, 'Coder budget not yet open'),
-        )
-        .withTarget(query('H', `clamp_min(min(${m('budget_headroom_connections', 'phase="steady"')}), 0)`, 'free'))
+        .withTarget(slotPart('A', 'superuser_reserved', 'superuser reserved'))
+        .withTarget(slotPart('B', 'reserved', 'reserved_connections'))
+        .withTarget(slotPart('C', 'provider', 'provider reserved'))
+        .withTarget(slotPart('D', 'other', 'other applications'))
+        .withTarget(slotPart('E', 'coder_active', 'Coder active'))
+        .withTarget(slotPart('F', 'coder_idle', 'Coder idle'))
+        .withTarget(slotPart('G', 'coder_unopened', 'Coder budget not yet open'))
+        .withTarget(slotPart('H', 'free', 'free'))
+        .withTarget(slotPart('J', 'overcommit', 'overcommit (steady)'))
         .withTarget(query('I', `max(${m('max_connections')})`, 'max_connections'))
         .stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal).group('A'))
         .fillOpacity(70)
@@ -318,7 +311,8 @@ export function buildDashboard(): Dashboard {
         .overrideByQuery('F', [fixedColor('blue')])
         .overrideByQuery('G', [fixedColor('super-light-blue')])
         .overrideByQuery('H', [fixedColor('green')])
-        .overrideByQuery('I', referenceLine('red', false))
+        .overrideByQuery('J', [fixedColor('red')])
+        .overrideByQuery('I', referenceLine('dark-red', false))
         .span(24)
         .height(10),
     );
@@ -403,14 +397,14 @@ export function buildDashboard(): Dashboard {
       timeseries(
         'Poll round trip',
         "Wall time of the monitor's poll statement, p50 / p90 / p99 per monitor: close to the round trip every one of Coder's queries pays. " +
-          `The dashed line is the 10 ms at which CoderPostgresLatencyHigh fires on p90: move Coder and PostgreSQL into one zone (${runbook('coderpostgreslatencyhigh', 'CoderPostgresLatencyHigh')}).`,
+          `The dashed line is the ${thresholds.roundTripSeconds * 1000} ms at which CoderPostgresLatencyHigh fires on p90: move Coder and PostgreSQL into one zone (${runbook('coderpostgreslatencyhigh', 'CoderPostgresLatencyHigh')}).`,
       )
         .withTarget(query('A', quantile(0.5), 'p50 {{instance}}'))
         .withTarget(query('B', quantile(0.9), 'p90 {{instance}}'))
         .withTarget(query('C', quantile(0.99), 'p99 {{instance}}'))
         .unit('s')
         .min(0)
-        .thresholds(steps('green', [0.01, 'red']))
+        .thresholds(steps('green', [thresholds.roundTripSeconds, 'red']))
         .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed))
         .span(24),
     );

@@ -110,13 +110,21 @@ describe('the Grafana dashboard', () => {
     ]);
   });
 
-  it('draws the safety margin as floor(available × 0.8), the daemon default, and says so', () => {
+  it('draws the safety margin the daemon computes with the margin it runs, not a default baked in', () => {
     const panel = dashboardPanels(dashboard).find((p) => p.title === 'Connections by owner and state');
     const exprs = panelQueries(dashboard)
       .filter((q) => q.panel === panel?.title)
       .map((q) => q.expr);
-    expect(exprs).toContain('floor(min(coder_pg_capacity_available_connections{job="$job", instance=~"$instance"}) * 0.8)');
-    expect(panel?.description).toContain('0.8 = 1 - the daemon\'s default --capacity.safety-margin 0.2');
+    expect(exprs).toContain('min(coder_pg_capacity_margin_capacity_connections{job="$job", instance=~"$instance"})');
+    expect(exprs.join('\n')).not.toMatch(/\* 0\.8/);
+  });
+
+  it("stacks the budget composition from the daemon's slots_connections, one part per band", () => {
+    const exprs = panelQueries(dashboard)
+      .filter((q) => q.panel === 'Budget composition')
+      .map((q) => q.expr);
+    const parts = exprs.flatMap((expr) => /part="([a-z_]+)"/.exec(expr)?.[1] ?? []);
+    expect(parts).toEqual(['superuser_reserved', 'reserved', 'provider', 'other', 'coder_active', 'coder_idle', 'coder_unopened', 'free', 'overcommit']);
   });
 
   it('writes every query in valid PromQL', () => {
