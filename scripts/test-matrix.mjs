@@ -118,7 +118,9 @@ function symlinksHydrated(dir) {
 }
 
 function runTests(major, moduleDir) {
-  const vitest = spawnSync('npx', ['vitest', 'run', 'test/integration'], {
+  // The integration tests, and the full-server fault: on 13 to 15 the monitor cannot keep a
+  // reserved slot, and the refusal it meets is what must report the full server.
+  const vitest = spawnSync('npx', ['vitest', 'run', 'test/integration', 'test/faults/slots-exhausted.test.ts'], {
     cwd: repoRoot,
     stdio: 'inherit',
     shell: process.platform === 'win32',
