@@ -34,11 +34,13 @@ import { DataqueryBuilder, PromQueryFormat } from '@grafana/grafana-foundation-s
 import { PanelBuilder as StatPanelBuilder } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TablePanelBuilder } from '@grafana/grafana-foundation-sdk/table';
 import { PanelBuilder as TimeseriesPanelBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
+import { DEFAULT_RUNBOOK_URL_BASE } from '../scripts/runbook-urls.mjs';
 import { thresholds } from '../src/model/thresholds.js';
 
 export const DASHBOARD_UID = 'coder-pg-capacity';
 const PREFIX = 'coder_pg_capacity_';
-const RUNBOOKS = 'https://github.com/coder-pg-capacity/coder-pg-capacity/blob/main/docs/runbooks.md';
+// The runbooks the daemon serves at /runbooks, at the same base as the alert rules' links.
+const RUNBOOKS = DEFAULT_RUNBOOK_URL_BASE;
 
 /** Every panel and query goes through the dashboard's datasource variable. */
 const datasource = { type: 'prometheus', uid: '${datasource}' };
@@ -50,7 +52,7 @@ function m(name: string, matchers = ''): string {
 }
 
 function runbook(anchor: string, text = 'runbook'): string {
-  return `[${text}](${RUNBOOKS}#${anchor})`;
+  return `[${text}](${RUNBOOKS}${anchor})`;
 }
 
 function query(refId: string, expr: string, legend: string): DataqueryBuilder {

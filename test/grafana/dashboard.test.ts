@@ -8,7 +8,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parser } from '@prometheus-io/lezer-promql';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { buildDashboard, dashboardJson } from '../../grafana/dashboard.js';
+import { DEFAULT_RUNBOOK_URL_BASE } from '../../scripts/runbook-urls.mjs';
+import { RUNBOOKS_FILE, renderRunbooks } from '../../src/http/runbooks.js';
 import { contractSeriesNames, dashboardPanels, panelQueries, substituteVariables, variableQueries } from './dashboard-queries.js';
 
 const committedFile = fileURLToPath(new URL('../../grafana/coder-pg-capacity.json', import.meta.url));
@@ -150,5 +153,15 @@ describe('the Grafana dashboard', () => {
     expect(used.size).toBeGreaterThan(15);
     const unknown = [...used].filter((name) => !contract.has(name) && !name.startsWith('go_sql_'));
     expect(unknown).toEqual([]);
+  });
+
+  it('links every runbook at the daemon\'s own /runbooks, at a heading that exists', () => {
+    const json = dashboardJson();
+    expect(json).not.toContain('github.com');
+    const anchors = [...json.matchAll(/runbooks#([\w-]+)/g)].map((match) => match[1] as string);
+    expect(anchors.length).toBeGreaterThan(10);
+    const page = renderRunbooks(readFileSync(RUNBOOKS_FILE, 'utf8'));
+    for (const anchor of new Set(anchors)) expect(page, anchor).toContain(`id="${anchor}"`);
+    expect(json).toContain(DEFAULT_RUNBOOK_URL_BASE);
   });
 });

@@ -16,7 +16,8 @@ export interface ReferenceScenario {
   stop(): Promise<void>;
 }
 
-export async function startReferenceScenario(): Promise<ReferenceScenario> {
+/** `daemonArgs` adds flags to the daemon's, e.g. another --capacity.safety-margin. */
+export async function startReferenceScenario(daemonArgs: string[] = []): Promise<ReferenceScenario> {
   const started: (() => Promise<unknown>)[] = [];
   const stop = async () => {
     for (const step of started.reverse()) await step().catch(() => undefined);
@@ -31,7 +32,7 @@ export async function startReferenceScenario(): Promise<ReferenceScenario> {
       [0, 1, 2].map(() => startStandInReplica({ connectionString: coderUrl(server), poolMax: 20, open: 5, inUse: 2, applicationName: '' })),
     );
     started.push(() => Promise.all(replicas.map((replica) => replica.close())));
-    const daemon = await startTestDaemon(['--postgres.url', monitorUrl(server), '--coder.role', 'coder', '--coder.targets', replicas.map((r) => r.url).join(',')]);
+    const daemon = await startTestDaemon(['--postgres.url', monitorUrl(server), '--coder.role', 'coder', '--coder.targets', replicas.map((r) => r.url).join(','), ...daemonArgs]);
     started.push(() => daemon.stop());
     return { server, replicas, daemon, stop };
   } catch (error) {
