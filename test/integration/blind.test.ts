@@ -7,7 +7,7 @@ import dns from 'node:dns';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BlindReason } from '../../src/model/blind.js';
-import { startStandInReplica, type StandInReplica } from '../../src/demo/stand-in-replica.js';
+import { startStandInReplica, type StandInReplica } from '../../dev/stand-in-replica.js';
 import { runCheckCli } from '../support/check-cli.js';
 import { startTestDaemon, type RunningDaemon } from '../support/daemon.js';
 import { startDnsServer, type TestDnsServer } from '../support/dns-server.js';

@@ -4,10 +4,11 @@
 
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStandInReplica, type StandInReplica } from '../../src/demo/stand-in-replica.js';
+import { startReferenceCluster, type ReferenceCluster } from '../../dev/reference-scenario.js';
+import { startStandInReplica, type StandInReplica } from '../../dev/stand-in-replica.js';
 import { runCheckCli, type CheckRun } from '../support/check-cli.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
-import { MONITOR_PASSWORD, OTHER_PASSWORD, coderUrl, createCoderCluster, holdConnections, monitorUrl } from '../support/scenario.js';
+import { MONITOR_PASSWORD, coderUrl, createCoderCluster, monitorUrl } from '../support/scenario.js';
 
 const check = runCheckCli;
 
@@ -24,26 +25,21 @@ async function startReplicas(server: TestPostgres, count: number, open: number):
 }
 
 describe('check on the reference scenario (max_connections 60, 3 replicas at pool max 20, 7 other connections)', () => {
+  let cluster: ReferenceCluster | undefined;
   let server: TestPostgres;
   let replicas: StandInReplica[] = [];
-  let other: Awaited<ReturnType<typeof holdConnections>> | undefined;
   let args: string[];
   /** One text run shared by the tests that only read it. */
   let text: CheckRun;
 
   beforeAll(async () => {
-    server = await startPostgres({ maxConnections: 60 });
-    await createCoderCluster(server);
-    other = await holdConnections(server.url('postgres', 'analytics', OTHER_PASSWORD), 7);
-    replicas = await startReplicas(server, 3, 5);
-    args = ['--postgres.url', monitorUrl(server), '--coder.role', 'coder', '--coder.targets', replicas.map((r) => r.url).join(',')];
+    cluster = await startReferenceCluster();
+    ({ server, replicas, daemonArgs: args } = cluster);
     text = await check(args);
   });
 
   afterAll(async () => {
-    await Promise.all(replicas.map((r) => r.close()));
-    await other?.close();
-    await server?.destroy();
+    await cluster?.stop();
   });
 
   it('exits 2, says overcommitted by 14 and 35, and recommends pool max 8 or 1 replica', () => {

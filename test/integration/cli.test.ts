@@ -16,9 +16,12 @@ function run(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env }, timeout: 20_000 });
 }
 
+/** The demo's entry point, built from dev/ into dist-dev/ (npm run demo). */
+const demo = 'dist-dev/dev/demo.js';
+
 /** Like run(), without blocking the worker: for commands that take seconds, like the demo starting PostgreSQL. */
-function runToExit(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [cli, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+function runToExit(script: string, args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [script, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolve, reject) => {
@@ -55,6 +58,12 @@ describe('the command line', () => {
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('unknown command "serv"');
   });
+
+  it('ships no demo: asked for one, it says how to run it from a checkout', () => {
+    const result = run(['demo']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('The demo runs from a checkout: npm ci && npm run demo.');
+  });
 });
 
 describe('demo', () => {
@@ -69,7 +78,7 @@ describe('demo', () => {
     await chmod(tmp, 0o755);
     const matrix: Record<string, string> = process.env.CAPACITY_TEST_PG_MODULE ? { CAPACITY_TEST_PG_MODULE: process.env.CAPACITY_TEST_PG_MODULE } : {};
     try {
-      const result = await runToExit(['demo', '--web.listen-address', `127.0.0.1:${port}`], { TMPDIR: tmp, ...matrix });
+      const result = await runToExit(demo, ['--web.listen-address', `127.0.0.1:${port}`], { TMPDIR: tmp, ...matrix });
       expect(result.stderr).toContain(`cannot listen on 127.0.0.1:${port} (EADDRINUSE): check --web.listen-address`);
       expect(result.status).toBe(1);
       expect(await readdir(tmp)).toEqual([]);

@@ -4,7 +4,7 @@
 
 import nock from 'nock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { formatDbStats, formatPubsubConnected } from '../../src/demo/client-golang-format.js';
+import { formatDbStats, formatPubsubConnected } from '../../dev/client-golang-format.js';
 import { CoderSource, scrapeReplica } from '../../src/sources/coder.js';
 import type { AddressResolver } from '../../src/sources/discovery.js';
 import { parseTargets } from '../../src/sources/targets.js';

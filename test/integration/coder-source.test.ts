@@ -4,7 +4,7 @@
 
 import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStandInReplica, type StandInReplica } from '../../src/demo/stand-in-replica.js';
+import { startStandInReplica, type StandInReplica } from '../../dev/stand-in-replica.js';
 import { scrapeReplica } from '../../src/sources/coder.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { coderUrl, createCoderCluster } from '../support/scenario.js';

@@ -3,7 +3,7 @@
 // connection each, 7 connections of another role, and the monitor's own.
 
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { StandInReplica } from '../../src/demo/stand-in-replica.js';
+import type { StandInReplica } from '../../dev/stand-in-replica.js';
 import type { RunningDaemon } from '../support/daemon.js';
 import type { TestPostgres } from '../support/postgres.js';
 import { startReferenceScenario, type ReferenceScenario } from '../support/reference-scenario.js';

@@ -9,7 +9,7 @@
 import { promises as dns } from 'node:dns';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startStandInReplica, type StandInReplica } from '../../src/demo/stand-in-replica.js';
+import { startStandInReplica, type StandInReplica } from '../../dev/stand-in-replica.js';
 import { startTestDaemon, type RunningDaemon } from '../support/daemon.js';
 import { startDnsServer, type TestDnsServer } from '../support/dns-server.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';

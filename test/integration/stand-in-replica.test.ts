@@ -10,7 +10,7 @@ import {
   startStandInReplica,
   type StandInReplica,
   type StandInReplicaOptions,
-} from '../../src/demo/stand-in-replica.js';
+} from '../../dev/stand-in-replica.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 
 const STARTUP_MS = 120_000;

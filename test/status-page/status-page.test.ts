@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { StandInReplica } from '../../src/demo/stand-in-replica.js';
+import type { StandInReplica } from '../../dev/stand-in-replica.js';
 import type { RunningDaemon } from '../support/daemon.js';
 import type { TestPostgres } from '../support/postgres.js';
 import { startReferenceScenario, type ReferenceScenario } from '../support/reference-scenario.js';

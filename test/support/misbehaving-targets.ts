@@ -4,7 +4,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { formatDbStats, formatPubsubConnected } from '../../src/demo/client-golang-format.js';
+import { formatDbStats, formatPubsubConnected } from '../../dev/client-golang-format.js';
 
 export interface Target {
   url: string;

@@ -1,2 +1,2 @@
-// Tests use the same embedded PostgreSQL as `coder-pg-capacity demo`.
-export { startPostgres, type StartPostgresOptions, type TestPostgres } from '../../src/demo/embedded-postgres.js';
+// Tests use the same embedded PostgreSQL as `npm run demo` (dev/embedded-postgres.ts).
+export { startPostgres, type StartPostgresOptions, type TestPostgres } from '../../dev/embedded-postgres.js';

@@ -1,0 +1,60 @@
+// The reference scenario of the capacity model, live, for the demo, the tests and the
+// bench alike: a real PostgreSQL with max_connections 60, 7 connections of another
+// application, and three stand-in Coder replicas at pool max 20 holding 5 pooled (2 in use)
+// + 1 LISTEN connection each. Watched by a monitor on Coder's database, it reads:
+// available 57, coder 18, other 8, headroom 31, budget 63 / 84, budget headroom -14 / -35,
+// recommended pool max 8, max safe replicas 1.
+
+import { OTHER_PASSWORD, coderUrl, createCoderCluster, holdConnections, monitorUrl } from './cluster.js';
+import { startPostgres, type TestPostgres } from './embedded-postgres.js';
+import { startStandInReplica, type StandInReplica } from './stand-in-replica.js';
+
+export const REFERENCE = { maxConnections: 60, replicas: 3, poolMax: 20, open: 5, inUse: 2, otherConnections: 7 } as const;
+
+export interface ReferenceCluster {
+  server: TestPostgres;
+  replicas: StandInReplica[];
+  /** The monitor's URL on Coder's database, as the daemon is deployed. */
+  monitorUrl: string;
+  /** The daemon's flags for this cluster: --postgres.url, --coder.role, --coder.targets. */
+  daemonArgs: string[];
+  /** Stops everything started, in reverse order. */
+  stop(): Promise<void>;
+}
+
+export interface ReferenceClusterOptions {
+  /** Series of other families per replica, as a real coderd carries (the demo shows a big exposition). */
+  fillerSeries?: number;
+}
+
+export async function startReferenceCluster(options: ReferenceClusterOptions = {}): Promise<ReferenceCluster> {
+  const started: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    for (const step of started.reverse()) await step().catch(() => undefined);
+  };
+  try {
+    const server = await startPostgres({ maxConnections: REFERENCE.maxConnections });
+    started.push(() => server.destroy());
+    await createCoderCluster(server);
+    const other = await holdConnections(server.url('postgres', 'analytics', OTHER_PASSWORD), REFERENCE.otherConnections);
+    started.push(() => other.close());
+    const replicas = await Promise.all(
+      Array.from({ length: REFERENCE.replicas }, () =>
+        // Real Coder sets no application_name: its role and database identify it.
+        startStandInReplica({ connectionString: coderUrl(server), poolMax: REFERENCE.poolMax, open: REFERENCE.open, inUse: REFERENCE.inUse, applicationName: '', fillerSeries: options.fillerSeries }),
+      ),
+    );
+    started.push(() => Promise.all(replicas.map((replica) => replica.close())));
+    const url = monitorUrl(server);
+    return {
+      server,
+      replicas,
+      monitorUrl: url,
+      daemonArgs: ['--postgres.url', url, '--coder.role', 'coder', '--coder.targets', replicas.map((replica) => replica.url).join(',')],
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
