@@ -16,6 +16,7 @@ import { startSchedule, type Schedule } from './scheduler.js';
 import { CoderSource } from './sources/coder.js';
 import type { AddressResolver } from './sources/discovery.js';
 import { PostgresSource } from './sources/postgres.js';
+import type { Source } from './sources/source.js';
 import { version } from './version.js';
 
 export interface Daemon {
@@ -41,8 +42,15 @@ export function planFromConfig(config: Config): PlanSettings {
   };
 }
 
+export interface PollerWithSources {
+  poller: Poller;
+  sources: Source[];
+  /** Closes every source's connections. */
+  close(): Promise<void>;
+}
+
 /** The sources and the poller, without schedule or HTTP: what `check` needs for one poll. */
-export function createPoller(config: Config, { logger, resolver }: DaemonDependencies): { poller: Poller; postgres: PostgresSource } {
+export function createPoller(config: Config, { logger, resolver }: DaemonDependencies): PollerWithSources {
   const postgres = new PostgresSource({
     connection: config.postgres,
     providerReserved: config.postgres.providerReserved,
@@ -56,10 +64,18 @@ export function createPoller(config: Config, { logger, resolver }: DaemonDepende
     logger,
   });
   const coder = new CoderSource({ targets: config.coder.targets, timeoutMs: config.poll.timeoutMs, resolver });
-  const sources = { coderTargetsConfigured: config.coder.targets.length > 0, replicasFromDb: config.coder.replicasFromDb };
+  // Every source the poller runs, side by side: a new source is one line here.
+  const sources: Source[] = [postgres, coder];
+  const replicaSources = { coderTargetsConfigured: config.coder.targets.length > 0, replicasFromDb: config.coder.replicasFromDb };
   const attribution = { role: config.coder.role, database: config.coder.database, applicationName: config.coder.applicationName };
-  const poller = new Poller({ postgres, coder, plan: planFromConfig(config), sources, attribution, logger });
-  return { poller, postgres };
+  const poller = new Poller({ sources, plan: planFromConfig(config), replicaSources, attribution, postgresAddress: postgres.address, logger });
+  return {
+    poller,
+    sources,
+    async close() {
+      await Promise.all(sources.map((source) => source.close?.()));
+    },
+  };
 }
 
 export async function startDaemon(config: Config, dependencies: DaemonDependencies): Promise<Daemon> {
@@ -67,8 +83,8 @@ export async function startDaemon(config: Config, dependencies: DaemonDependenci
   // A web config that cannot be used stops the start, as in the exporter-toolkit: better
   // no listener than an open one the operator meant to lock.
   const webConfig = config.web.configFile ? await ReloadingWebConfig.start(config.web.configFile, logger) : null;
-  const { poller, postgres } = createPoller(config, dependencies);
-  const metrics = createMetrics(() => poller.latest, version);
+  const { poller, sources, close: closeSources } = createPoller(config, dependencies);
+  const metrics = createMetrics(() => poller.latest, version, sources.flatMap((source) => source.reportNames));
   poller.onPoll((result) => metrics.record(result));
 
   const app = createApp({ poller, metrics, logger, version, guard: webConfig ? webConfigGuard(() => webConfig.current) : undefined });
@@ -88,7 +104,7 @@ export async function startDaemon(config: Config, dependencies: DaemonDependenci
     logger.warn('no --coder.targets: the budget counts only --coder.replicas (or the replicas table); per-replica figures stay empty');
   }
   logger.info(
-    { listen: `${config.web.host || '*'}:${address.port}`, postgres: postgres.address, role: config.coder.role, database: config.coder.database, targets: config.coder.targets.length, schedule: config.poll.schedule },
+    { listen: `${config.web.host || '*'}:${address.port}`, postgres: `${config.postgres.host ?? 'localhost'}:${config.postgres.port ?? 5432}`, role: config.coder.role, database: config.coder.database, targets: config.coder.targets.length, schedule: config.poll.schedule },
     'coder-pg-capacity started',
   );
   let stopping: Promise<void> | undefined;
@@ -104,7 +120,7 @@ export async function startDaemon(config: Config, dependencies: DaemonDependenci
         const closing = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await schedule.stop(graceMs);
-        await postgres.close();
+        await closeSources();
         await closing;
       })();
       return stopping;

@@ -5,47 +5,28 @@
 
 import type { Logger } from './log.js';
 import type { BlindReason } from './model/blind.js';
-import { evaluate, type Capacity } from './model/capacity.js';
-import { postgresFailureKind } from './model/postgres-failure.js';
-import type { CoderAttribution, PlanSettings, ReplicaSources, Snapshot } from './model/snapshot.js';
-import type { CoderPoll, CoderSource } from './sources/coder.js';
-import type { PostgresPoll, PostgresSource } from './sources/postgres.js';
+import { evaluate } from './model/capacity.js';
+import type { PollResult } from './model/poll-result.js';
+import type { CoderAttribution, Observations, PlanSettings, ReplicaSources, Snapshot } from './model/snapshot.js';
+import type { Source } from './sources/source.js';
 
-export type SourceName = 'postgres' | 'coder' | 'discovery';
-
-export interface PollResult {
-  snapshot: Snapshot;
-  capacity: Capacity | null;
-  /** Why the monitor cannot judge this poll (empty when it can): see model/blind.ts. */
-  blind: BlindReason[];
-  /** PostgreSQL refused the monitor for want of a slot, or shows headroom 0 or less. */
-  postgresFull: boolean;
-  /** Why PostgreSQL could not be polled, when it could not. */
-  postgresError: string | null;
-  /** Per-replica and discovery errors of this poll. */
-  coderErrors: CoderPoll['errors'];
-  /** Wall-clock end of the poll, ms since the epoch. */
-  completedAt: number;
-  durations: Record<'postgres' | 'coder', number>;
-  roundTripSeconds: number | null;
-}
+export type { PollResult };
 
 export interface PollerOptions {
-  postgres: Pick<PostgresSource, 'poll' | 'address'>;
-  coder: Pick<CoderSource, 'poll'>;
+  /** Polled side by side; their observations are merged in this order. */
+  sources: Source[];
   plan: PlanSettings;
-  sources: ReplicaSources;
+  replicaSources: ReplicaSources;
   attribution: CoderAttribution;
+  /** Where PostgreSQL is, for the "reachable again" line. */
+  postgresAddress: string;
   logger: Logger;
 }
 
 type Listener = (result: PollResult) => void;
 
-async function timed<T>(work: () => Promise<T>): Promise<{ value: T; seconds: number }> {
-  const started = performance.now();
-  const value = await work();
-  return { value, seconds: (performance.now() - started) / 1000 };
-}
+/** What a poll observed when a source said nothing of it. */
+const nothingObserved: Observations = { postgres: null, postgresFailure: null, roundTripSeconds: null, replicas: [] };
 
 export class Poller {
   private latestResult: PollResult | null = null;
@@ -75,16 +56,15 @@ export class Poller {
   }
 
   async pollOnce(): Promise<PollResult> {
-    const [postgres, coder] = await Promise.all([
-      timed(() => this.options.postgres.poll()),
-      timed(() => this.options.coder.poll()),
-    ]);
+    const collected = await Promise.all(this.options.sources.map((source) => source.collect()));
+    const observed: Observations = Object.assign({ ...nothingObserved }, ...collected.map((collection) => collection.observations));
+    const reports = collected.flatMap((collection) => collection.reports);
     const snapshot: Snapshot = {
-      postgres: postgres.value.ok ? postgres.value.facts : null,
-      postgresFailure: postgres.value.ok ? null : { kind: postgresFailureKind(postgres.value.code), code: postgres.value.code, message: postgres.value.error },
-      replicas: coder.value.replicas,
+      postgres: observed.postgres,
+      postgresFailure: observed.postgresFailure,
+      replicas: observed.replicas,
       plan: this.options.plan,
-      sources: this.options.sources,
+      sources: this.options.replicaSources,
       attribution: this.options.attribution,
       previousUnaccounted: this.latestResult?.capacity?.unaccounted ?? null,
     };
@@ -92,28 +72,31 @@ export class Poller {
     const result: PollResult = {
       snapshot,
       ...evaluation,
-      postgresError: postgres.value.ok ? null : postgres.value.error,
-      coderErrors: coder.value.errors,
+      sources: reports,
+      postgresError: observed.postgresFailure?.message ?? null,
+      coderErrors: reports.flatMap((report) =>
+        report.source === 'discovery' || report.source === 'coder' ? report.errors.map((error) => ({ source: report.source as 'discovery' | 'coder', ...error })) : [],
+      ),
+      roundTripSeconds: observed.roundTripSeconds,
       completedAt: Date.now(),
-      durations: { postgres: postgres.seconds, coder: coder.seconds },
-      roundTripSeconds: postgres.value.ok ? postgres.value.roundTripSeconds : null,
     };
-    if (postgres.value.ok) this.lastSuccessAt = result.completedAt;
+    if (observed.postgres) this.lastSuccessAt = result.completedAt;
     this.latestResult = result;
-    this.logTransitions(postgres.value, result);
+    this.logTransitions(result);
     for (const listener of this.listeners) listener(result);
     return result;
   }
 
-  private logTransitions(postgres: PostgresPoll, result: PollResult): void {
+  private logTransitions(result: PollResult): void {
     const { logger } = this.options;
     const seen = this.reported;
+    const failure = result.snapshot.postgresFailure;
 
-    if (!postgres.ok && seen.postgresDown !== postgres.error) {
-      logger.error({ source: 'postgres', code: postgres.code }, postgres.error);
-      seen.postgresDown = postgres.error;
-    } else if (postgres.ok && seen.postgresDown !== null) {
-      logger.info({ source: 'postgres', address: this.options.postgres.address }, 'PostgreSQL is reachable again');
+    if (failure && seen.postgresDown !== failure.message) {
+      logger.error({ source: 'postgres', code: failure.code }, failure.message);
+      seen.postgresDown = failure.message;
+    } else if (!failure && seen.postgresDown !== null) {
+      logger.info({ source: 'postgres', address: this.options.postgresAddress }, 'PostgreSQL is reachable again');
       seen.postgresDown = null;
     }
 

@@ -10,7 +10,7 @@ import { toJson } from '../http/json.js';
 import { createLogger, type Logger } from '../log.js';
 import { evaluate } from '../model/capacity.js';
 import type { Snapshot } from '../model/snapshot.js';
-import type { PollResult } from '../poller.js';
+import type { PollResult } from '../model/poll-result.js';
 import { capacityDocument } from '../report/capacity-document.js';
 import { assess, exitCodeOf } from '../report/findings.js';
 import { renderTerminalReport } from '../report/terminal.js';
@@ -50,7 +50,7 @@ function defaultIo(config: Config): CheckIo {
 }
 
 export async function runCheck(config: Config, io: CheckIo = defaultIo(config)): Promise<0 | 1 | 2> {
-  const { poller, postgres } = createPoller(config, { logger: io.logger });
+  const { poller, close } = createPoller(config, { logger: io.logger });
   let polled: PollResult;
   try {
     polled = await poller.pollOnce();
@@ -58,7 +58,7 @@ export async function runCheck(config: Config, io: CheckIo = defaultIo(config)):
     // the two counts: a second poll tells a race from a wrong --coder.role/--coder.database.
     if ((polled.capacity?.unaccounted ?? 0) < 0) polled = await poller.pollOnce();
   } finally {
-    await postgres.close();
+    await close();
   }
   const whatIfPoolMax = config.coder.poolMaxOnCommandLine ? config.coder.poolMax : null;
   const result = judgedResult(polled, whatIfPoolMax);

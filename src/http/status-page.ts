@@ -4,7 +4,7 @@
 // and error messages come from remote systems.
 
 import type { PostgresFacts } from '../model/snapshot.js';
-import type { PollResult } from '../poller.js';
+import type { PollResult } from '../model/poll-result.js';
 import { assess, type Assessment, type Finding } from '../report/findings.js';
 import { figureRows } from '../report/figures.js';
 import { plannedOnly, replicaRows } from '../report/replicas.js';

@@ -116,6 +116,15 @@ export interface ReplicaSources {
   replicasFromDb: boolean;
 }
 
+/** What the sources observed in one poll; the poller merges their parts into the Snapshot. */
+export interface Observations {
+  postgres: PostgresFacts | null;
+  postgresFailure: PostgresFailure | null;
+  /** Wall time of PostgreSQL's poll statement; null when it did not run. */
+  roundTripSeconds: number | null;
+  replicas: ReplicaSample[];
+}
+
 /** How Coder's connections are recognised: --coder.role, --coder.database, --coder.application-name. */
 export interface CoderAttribution {
   role: string;

@@ -2,7 +2,7 @@
 // `check --output json`, so scripts read one contract whichever they call. Every figure
 // in it comes from the model (PollResult); this only arranges it.
 
-import type { PollResult } from '../poller.js';
+import type { PollResult } from '../model/poll-result.js';
 import type { Assessment } from './findings.js';
 import { exitCodeOf } from './findings.js';
 

@@ -8,7 +8,7 @@ import { replicaPoolMax } from '../model/capacity.js';
 import type { PostgresFailure } from '../model/postgres-failure.js';
 import type { PostgresFacts, Snapshot } from '../model/snapshot.js';
 import { thresholds } from '../model/thresholds.js';
-import type { PollResult } from '../poller.js';
+import type { PollResult } from '../model/poll-result.js';
 import { formatPercent, plural } from './format.js';
 
 export type VerdictKind = 'fits' | 'rollout-overcommitted' | 'overcommitted' | 'postgres-full' | 'cannot-judge' | 'postgres-down' | 'waiting';

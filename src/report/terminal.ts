@@ -4,7 +4,7 @@
 // to a terminal).
 
 import type { PostgresFacts, Snapshot } from '../model/snapshot.js';
-import type { PollResult } from '../poller.js';
+import type { PollResult } from '../model/poll-result.js';
 import { redactUrl } from '../redact.js';
 import { figureRows } from './figures.js';
 import type { Assessment } from './findings.js';

@@ -11,6 +11,7 @@ import type { ReplicaSample } from '../model/snapshot.js';
 import { describeRequestError, describeStatus, describeTimeout, withoutCredentials, type ScrapeProgress } from './coder-scrape-errors.js';
 import { discoverTargets, type AddressResolver } from './discovery.js';
 import { PoolMetricsExtractor, type PoolMetrics } from './exposition-extractor.js';
+import { timed, type Source, type SourceCollection } from './source.js';
 import type { TargetSpec } from './targets.js';
 
 /**
@@ -105,6 +106,8 @@ export interface CoderPoll {
   replicas: ReplicaSample[];
   /** Errors of this poll, by the part that failed: to log and to count. */
   errors: { source: 'discovery' | 'coder'; target: string; message: string }[];
+  /** Wall time of each part: resolving the targets, and scraping them. */
+  seconds: { discovery: number; coder: number };
 }
 
 export interface CoderSourceOptions {
@@ -114,21 +117,35 @@ export interface CoderSourceOptions {
   resolver?: AddressResolver;
 }
 
-export class CoderSource {
+export class CoderSource implements Source {
+  readonly reportNames = ['discovery', 'coder'] as const;
   /** Last pool max each replica reported: the budget keeps it while the replica is down. */
   private readonly lastPoolMax = new Map<string, number>();
 
   constructor(private readonly options: CoderSourceOptions) {}
 
+  /** The replicas, and a report each for discovery and for the scrapes. */
+  async collect(): Promise<SourceCollection> {
+    const { replicas, errors, seconds } = await this.poll();
+    const of = (source: 'discovery' | 'coder') => errors.filter((error) => error.source === source).map(({ target, message }) => ({ target, message }));
+    return {
+      observations: { replicas },
+      reports: [
+        { source: 'discovery', up: of('discovery').length === 0, seconds: seconds.discovery, errors: of('discovery') },
+        { source: 'coder', up: of('coder').length === 0, seconds: seconds.coder, errors: of('coder') },
+      ],
+    };
+  }
+
   async poll(): Promise<CoderPoll> {
-    const discovery = await discoverTargets(this.options.targets, this.options.resolver);
+    const { value: discovery, seconds: discoverySeconds } = await timed(() => discoverTargets(this.options.targets, this.options.resolver));
     const errors: CoderPoll['errors'] = discovery.failures.map((failure) => ({
       source: 'discovery',
       target: failure.spec,
       message: failure.message,
     }));
-    const outcomes = await Promise.all(
-      discovery.targets.map(async (target) => ({ target, outcome: await scrapeReplica(target, this.options.timeoutMs, this.options.maxBytes) })),
+    const { value: outcomes, seconds: scrapeSeconds } = await timed(() =>
+      Promise.all(discovery.targets.map(async (target) => ({ target, outcome: await scrapeReplica(target, this.options.timeoutMs, this.options.maxBytes) }))),
     );
 
     // A replica gone from discovery is gone: forget its pool max, so its series go away.
@@ -165,6 +182,6 @@ export class CoderSource {
         pubsubConnected: metrics.pubsubConnected,
       };
     });
-    return { replicas, errors };
+    return { replicas, errors, seconds: { discovery: discoverySeconds, coder: scrapeSeconds } };
   }
 }

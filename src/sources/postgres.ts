@@ -7,12 +7,14 @@
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import type { Logger } from '../log.js';
+import { postgresFailureKind } from '../model/postgres-failure.js';
 import type { PostgresFacts } from '../model/snapshot.js';
 import { redactSecrets } from '../redact.js';
 import type { PostgresConnectionSettings } from './postgres-connection.js';
 import { iamEndpoint, rdsIamTokenProvider, type AuthTokenProvider, type PostgresAuth } from './postgres-iam.js';
 import { liveReplicasStatement, parsePollRow, pollParameters, pollStatement, pollStatementName, type PollRow } from './postgres-query.js';
 import { probeProtocol } from './protocol-probe.js';
+import { timed, type Source, type SourceCollection } from './source.js';
 import {
   DEFAULT_POSTGRES_TLS,
   TlsFileError,
@@ -60,7 +62,8 @@ export class PostgresSourceError extends Error {
   }
 }
 
-export class PostgresSource {
+export class PostgresSource implements Source {
+  readonly reportNames = ['postgres'] as const;
   private client: pg.Client | null = null;
   private failures = 0;
   private nextAttemptAt = 0;
@@ -87,6 +90,18 @@ export class PostgresSource {
   get address(): string {
     const { host, port } = this.options.connection;
     return `${host ?? 'localhost'}:${port ?? 5432}`;
+  }
+
+  /** PostgreSQL's facts, or why they could not be read, and the report for source "postgres". */
+  async collect(): Promise<SourceCollection> {
+    const { value: poll, seconds } = await timed(() => this.poll());
+    if (poll.ok) {
+      return { observations: { postgres: poll.facts, roundTripSeconds: poll.roundTripSeconds }, reports: [{ source: 'postgres', up: true, seconds, errors: [] }] };
+    }
+    return {
+      observations: { postgresFailure: { kind: postgresFailureKind(poll.code), code: poll.code, message: poll.error } },
+      reports: [{ source: 'postgres', up: false, seconds, errors: [{ target: this.address, message: poll.error }] }],
+    };
   }
 
   /** Runs the poll statement; every failure is returned as data. */

@@ -3,7 +3,7 @@
 // poll after it is back (the reconnect backoff never makes a poll skip its attempt).
 
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { PollResult } from '../../src/poller.js';
+import type { PollResult } from '../../src/model/poll-result.js';
 import { startTestDaemon, type RunningDaemon } from '../support/daemon.js';
 import { reportFault, seconds } from '../support/faults.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';

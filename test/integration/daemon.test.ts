@@ -2,9 +2,11 @@
 // max_connections 60, three stand-in replicas at pool max 20 holding 5 pooled + 1 LISTEN
 // connection each, 7 connections of another role, and the monitor's own.
 
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { StandInReplica } from '../../dev/stand-in-replica.js';
 import type { RunningDaemon } from '../support/daemon.js';
+import { ensureDebianPackages } from '../support/prometheus-stack.js';
 import type { TestPostgres } from '../support/postgres.js';
 import { startReferenceScenario, type ReferenceScenario } from '../support/reference-scenario.js';
 import { MONITOR_PASSWORD } from '../support/scenario.js';
@@ -63,6 +65,30 @@ describe('the daemon on the reference scenario', () => {
       expect(samples.get(`${prefix}replica_pool_unbounded{replica="${replica.url}"}`)).toBe(0);
     }
     expect(samples.get(`${prefix}unaccounted_coder_connections`)).toBe(0);
+  });
+
+  it('reports each source, discovery included: up, how long it took, and no errors', async () => {
+    const samples = await daemon.scrape();
+    for (const source of ['postgres', 'discovery', 'coder']) {
+      expect(samples.get(`${prefix}source_up{source="${source}"}`), source).toBe(1);
+      expect(samples.get(`${prefix}poll_duration_seconds{source="${source}"}`), source).toBeGreaterThanOrEqual(0);
+      expect(samples.get(`${prefix}poll_errors_total{source="${source}"}`), source).toBe(0);
+    }
+  });
+
+  it('passes promtool check metrics: names, types and units as Prometheus wants them', async () => {
+    ensureDebianPackages(['prometheus']);
+    const text = await (await fetch(`${daemon.url}/metrics`)).text();
+    // Ours only: prom-client's default nodejs_active_*_total gauges draw the same lint, and
+    // they are prom-client's names, kept as its users know them.
+    const ours = text
+      .split('\n')
+      .filter((line) => /^(# (HELP|TYPE) )?coder_pg_capacity_/.test(line))
+      .join('\n');
+    const lint = spawnSync('promtool', ['check', 'metrics'], { input: `${ours}\n`, encoding: 'utf8' });
+    expect(`${lint.stdout}${lint.stderr}`.trim()).toBe('');
+    expect(lint.status).toBe(0);
+    expect(text).toContain('# TYPE coder_pg_capacity_replica_wait_count_total counter');
   });
 
   it('labels connections by owner, with the monitor apart', async () => {

@@ -6,7 +6,7 @@ import { withPoolMax } from '../../src/commands/check.js';
 import { renderStatusPage } from '../../src/http/status-page.js';
 import { computeCapacity, evaluate } from '../../src/model/capacity.js';
 import type { Snapshot } from '../../src/model/snapshot.js';
-import type { PollResult } from '../../src/poller.js';
+import type { PollResult } from '../../src/model/poll-result.js';
 import { assess, exitCodeOf } from '../../src/report/findings.js';
 import { group, plan, postgres, replica, snapshot } from '../support/snapshots.js';
 
@@ -17,7 +17,7 @@ function pollOf(snap: Snapshot, extra: Partial<PollResult> = {}): PollResult {
     postgresError: snap.postgres ? null : 'cannot reach PostgreSQL at db:5432 (ECONNREFUSED)',
     coderErrors: [],
     completedAt: 0,
-    durations: { postgres: 0.001, coder: 0.001 },
+    sources: [],
     roundTripSeconds: 0.001,
     ...extra,
   };
