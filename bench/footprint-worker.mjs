@@ -7,7 +7,7 @@
 // /metrics every SCRAPE_EVERY polls as Prometheus would. RSS is read at idle (after the
 // first poll), after WARM_POLLS (allocator and JIT settled) and at the end.
 
-import { parseConfig } from '../dist/config.js';
+import { parseConfig } from '../dist/config/settings.js';
 import { startDaemon } from '../dist/daemon.js';
 import { createLogger } from '../dist/log.js';
 

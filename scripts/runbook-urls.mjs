@@ -4,7 +4,7 @@
 // in lower case, or a per-reason subsection); rebaseRunbookUrls() swaps the base and
 // keeps the anchor, comments and everything else of the file as it is.
 //
-// The default is the monitor's own /runbooks page (src/http/runbooks.ts renders
+// The default is the monitor's own /runbooks page (src/web/runbooks.ts renders
 // docs/runbooks.md) behind the Service of deploy/kubernetes/base: coder-pg-capacity in
 // namespace coder, port 9816. Reachable from inside the cluster (or through
 // `kubectl -n coder port-forward svc/coder-pg-capacity 9816`); for a link that works

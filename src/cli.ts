@@ -3,7 +3,7 @@
 // user's to fix, so they print as one list of problems with exit code 2, never a stack.
 // The demo is not here: it needs a dev dependency and runs from a checkout (npm run demo).
 
-import { ConfigError, parseConfig, settingsHelp, type Config } from './config.js';
+import { ConfigError, parseConfig, settingsHelp, type Config } from './config/settings.js';
 import { createLogger, type Logger } from './log.js';
 import { version } from './version.js';
 

@@ -3,12 +3,12 @@
 
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Config } from './config.js';
+import type { Config } from './config/settings.js';
 import { createMetrics } from './exposition/metrics.js';
-import { createApp, listen } from './http/server.js';
-import { webConfigGuard } from './http/web-auth.js';
-import { ReloadingWebConfig } from './http/web-config-reload.js';
-import { createHttpsServer } from './http/web-tls.js';
+import { createApp, listen } from './web/server.js';
+import { webConfigGuard } from './web/web-auth.js';
+import { ReloadingWebConfig } from './web/web-config-reload.js';
+import { createHttpsServer } from './web/web-tls.js';
 import type { Logger } from './log.js';
 import type { PlanSettings } from './model/snapshot.js';
 import { Poller } from './poller.js';

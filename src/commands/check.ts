@@ -4,16 +4,16 @@
 // pools: run it before a Helm upgrade. The report goes to stdout, logs to stderr.
 
 import { destination } from 'pino';
-import type { Config } from '../config.js';
+import type { Config } from '../config/settings.js';
 import { createPoller } from '../daemon.js';
-import { toJson } from '../http/json.js';
+import { toJson } from '../views/json.js';
 import { createLogger, type Logger } from '../log.js';
 import { evaluate } from '../model/capacity.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { PollResult } from '../model/poll-result.js';
-import { capacityDocument } from '../report/capacity-document.js';
-import { assess, exitCodeOf } from '../report/findings.js';
-import { renderTerminalReport } from '../report/terminal.js';
+import { capacityDocument } from '../views/capacity-document.js';
+import { assess, exitCodeOf } from '../model/findings.js';
+import { renderTerminalReport } from '../views/terminal-report.js';
 import { version } from '../version.js';
 
 export interface CheckIo {

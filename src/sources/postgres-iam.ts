@@ -4,7 +4,7 @@
 // a new one). Signing is local (SigV4 presigning): no AWS call is made to get a token.
 
 import type { SignerConfig } from '@aws-sdk/rds-signer';
-import type { PostgresConnectionSettings } from './postgres-connection.js';
+import type { PostgresConnectionSettings } from '../config/postgres-connection.js';
 
 export const postgresAuthModes = ['password', 'awsiamrds'] as const;
 export type PostgresAuth = (typeof postgresAuthModes)[number];

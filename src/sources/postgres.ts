@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 import { postgresFailureKind } from '../model/postgres-failure.js';
 import type { PostgresFacts } from '../model/snapshot.js';
 import { redactSecrets } from '../redact.js';
-import type { PostgresConnectionSettings } from './postgres-connection.js';
+import type { PostgresConnectionSettings } from '../config/postgres-connection.js';
 import { iamEndpoint, rdsIamTokenProvider, type AuthTokenProvider, type PostgresAuth } from './postgres-iam.js';
 import { liveReplicasStatement, parsePollRow, pollParameters, pollStatement, pollStatementName, type PollRow } from './postgres-query.js';
 import { probeProtocol } from './protocol-probe.js';

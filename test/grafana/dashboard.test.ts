@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { buildDashboard, dashboardJson } from '../../grafana/dashboard.js';
 import { DEFAULT_RUNBOOK_URL_BASE } from '../../scripts/runbook-urls.mjs';
-import { RUNBOOKS_FILE, renderRunbooks } from '../../src/http/runbooks.js';
+import { RUNBOOKS_FILE, renderRunbooks } from '../../src/web/runbooks.js';
 import { contractSeriesNames, dashboardPanels, panelQueries, substituteVariables, variableQueries } from './dashboard-queries.js';
 
 const committedFile = fileURLToPath(new URL('../../grafana/coder-pg-capacity.json', import.meta.url));

@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CapacityMetrics } from '../../src/exposition/metrics.js';
-import { createApp, listen } from '../../src/http/server.js';
+import { createApp, listen } from '../../src/web/server.js';
 import { captureLogs } from '../support/logs.js';
 import { startTestDaemon, type RunningDaemon } from '../support/daemon.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';

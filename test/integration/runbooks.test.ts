@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RUNBOOK_URL_BASE } from '../../scripts/runbook-urls.mjs';
 import type { CapacityMetrics } from '../../src/exposition/metrics.js';
 import { blindReasons } from '../../src/model/blind.js';
-import { renderRunbooks, runbooksHandler } from '../../src/http/runbooks.js';
-import { createApp, listen } from '../../src/http/server.js';
+import { renderRunbooks, runbooksHandler } from '../../src/web/runbooks.js';
+import { createApp, listen } from '../../src/web/server.js';
 import { captureLogs } from '../support/logs.js';
 
 const repo = path.resolve(import.meta.dirname, '../..');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig, settingsHelp } from '../../src/config.js';
+import { parseConfig, settingsHelp } from '../../src/config/settings.js';
 import { problemsOf } from '../support/config-problems.js';
 
 const url = 'postgres://coder:s3cret@db.internal:5432/coder?sslmode=disable';

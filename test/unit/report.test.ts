@@ -3,11 +3,11 @@
 
 import { describe, expect, it } from 'vitest';
 import { withPoolMax } from '../../src/commands/check.js';
-import { renderStatusPage } from '../../src/http/status-page.js';
+import { renderStatusPage } from '../../src/views/status-page.js';
 import { computeCapacity, evaluate } from '../../src/model/capacity.js';
 import type { Snapshot } from '../../src/model/snapshot.js';
 import type { PollResult } from '../../src/model/poll-result.js';
-import { assess, exitCodeOf } from '../../src/report/findings.js';
+import { assess, exitCodeOf } from '../../src/model/findings.js';
 import { group, plan, postgres, replica, snapshot } from '../support/snapshots.js';
 
 function pollOf(snap: Snapshot, extra: Partial<PollResult> = {}): PollResult {

@@ -5,7 +5,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadWebConfig } from '../../src/http/web-config.js';
+import { loadWebConfig } from '../../src/web/web-config.js';
 import { createTestPki, type TestPki } from '../support/certificates.js';
 
 let dir: string;

@@ -5,9 +5,9 @@
 
 import type { PostgresFacts } from '../model/snapshot.js';
 import type { PollResult } from '../model/poll-result.js';
-import { assess, type Assessment, type Finding } from '../report/findings.js';
-import { figureRows } from '../report/figures.js';
-import { plannedOnly, replicaRows } from '../report/replicas.js';
+import { assess, type Assessment, type Finding } from '../model/findings.js';
+import { figureRows } from './figures.js';
+import { plannedOnly, replicaRows } from './replica-rows.js';
 import { redactUrl } from '../redact.js';
 import { html, raw, type SafeHtml } from './html.js';
 import { renderSlotBar } from './slot-bar.js';

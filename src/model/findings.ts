@@ -2,14 +2,14 @@
 // when it does not, and the findings worth acting on. The status page and `check` both
 // show this, so they never disagree. Pure: no clock, no I/O.
 
-import type { BlindReason } from '../model/blind.js';
-import type { Capacity } from '../model/capacity.js';
-import { replicaPoolMax } from '../model/capacity.js';
-import type { PostgresFailure } from '../model/postgres-failure.js';
-import type { PostgresFacts, Snapshot } from '../model/snapshot.js';
-import { thresholds } from '../model/thresholds.js';
-import type { PollResult } from '../model/poll-result.js';
-import { formatPercent, plural } from './format.js';
+import type { BlindReason } from './blind.js';
+import type { Capacity } from './capacity.js';
+import { replicaPoolMax } from './capacity.js';
+import type { PostgresFailure } from './postgres-failure.js';
+import type { PostgresFacts, Snapshot } from './snapshot.js';
+import { thresholds } from './thresholds.js';
+import type { PollResult } from './poll-result.js';
+import { formatPercent, plural } from './wording.js';
 
 export type VerdictKind = 'fits' | 'rollout-overcommitted' | 'overcommitted' | 'postgres-full' | 'cannot-judge' | 'postgres-down' | 'waiting';
 

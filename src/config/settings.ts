@@ -3,14 +3,14 @@
 // and reported together, and nothing else in the program reads process.env or argv.
 
 import { z } from 'zod';
-import { logLevels, type LogLevel } from './log.js';
-import type { MaxSurge } from './model/snapshot.js';
+import { logLevels, type LogLevel } from '../log.js';
+import type { MaxSurge } from '../model/snapshot.js';
 import { scheduleProblems } from './poll-schedule.js';
-import type { PostgresConnectionSettings } from './sources/postgres-connection.js';
-import { iamConfigProblems, postgresAuthModes, type PostgresAuth } from './sources/postgres-iam.js';
-import { resolvePostgresTls, sslModes, type PostgresTlsSettings, type TlsSettingInput } from './sources/postgres-tls.js';
-import { postgresUrlProblems } from './sources/postgres-url.js';
-import { parseTargets, type TargetSpec } from './sources/targets.js';
+import type { PostgresConnectionSettings } from './postgres-connection.js';
+import { iamConfigProblems, postgresAuthModes, type PostgresAuth } from '../sources/postgres-iam.js';
+import { resolvePostgresTls, sslModes, type PostgresTlsSettings, type TlsSettingInput } from '../sources/postgres-tls.js';
+import { postgresUrlProblems } from './postgres-url.js';
+import { parseTargets, type TargetSpec } from '../sources/targets.js';
 
 export interface Config {
   postgres: PostgresConnectionSettings & {

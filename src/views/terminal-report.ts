@@ -7,9 +7,9 @@ import type { PostgresFacts, Snapshot } from '../model/snapshot.js';
 import type { PollResult } from '../model/poll-result.js';
 import { redactUrl } from '../redact.js';
 import { figureRows } from './figures.js';
-import type { Assessment } from './findings.js';
-import { formatCount, formatPercent, plural } from './format.js';
-import { plannedOnly, replicaRows } from './replicas.js';
+import type { Assessment } from '../model/findings.js';
+import { formatCount, formatPercent, plural } from '../model/wording.js';
+import { plannedOnly, replicaRows } from './replica-rows.js';
 
 export interface TerminalReportInput {
   /** The poll, with the plan applied (what `check` judged). */

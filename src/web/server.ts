@@ -8,11 +8,11 @@ import type { CapacityMetrics } from '../exposition/metrics.js';
 import type { Logger } from '../log.js';
 import type { Poller } from '../poller.js';
 import { HTTP_LIMITS, HTTP_SERVER_OPTIONS, refuseBodiesAndUnsafeMethods } from './hardening.js';
-import { capacityDocument } from '../report/capacity-document.js';
-import { assess } from '../report/findings.js';
-import { toJson } from './json.js';
+import { capacityDocument } from '../views/capacity-document.js';
+import { assess } from '../model/findings.js';
+import { toJson } from '../views/json.js';
 import { runbooksHandler } from './runbooks.js';
-import { renderStatusPage } from './status-page.js';
+import { renderStatusPage } from '../views/status-page.js';
 
 export interface HttpOptions {
   poller: Pick<Poller, 'latest' | 'lastPostgresSuccessAt'>;

@@ -4,7 +4,7 @@
 import type { Capacity } from '../model/capacity.js';
 import type { PostgresFacts, Snapshot } from '../model/snapshot.js';
 import { thresholds } from '../model/thresholds.js';
-import { formatCount, formatPercent } from './format.js';
+import { formatCount, formatPercent } from '../model/wording.js';
 
 export type FigureId =
   | 'available'

@@ -3,7 +3,7 @@
 // budget beyond the last slot in red. Plain HTML and CSS widths: no script, no image.
 
 import { slotParts, type SlotComposition, type SlotPart } from '../model/slots.js';
-import { formatCount } from '../report/format.js';
+import { formatCount } from '../model/wording.js';
 import { html, type SafeHtml } from './html.js';
 
 /** The words for each part, as the dashboard's legend has them. */
