@@ -6,7 +6,7 @@
 //   npm run demo -- --web.listen-address 127.0.0.1:9816 --log.level debug
 
 import { untilSignalled } from '../src/commands/serve.js';
-import { ConfigError, parseConfig } from '../src/config.js';
+import { ConfigError, parseConfig } from '../src/config/settings.js';
 import { startDaemon } from '../src/daemon.js';
 import { createLogger } from '../src/log.js';
 import { startReferenceCluster } from './reference-scenario.js';

@@ -213,7 +213,7 @@ export function buildDashboard(): Dashboard {
         'Coder replicas the monitor discovers (up or not) and the count it plans for (max of observed and --coder.replicas, e.g. the HPA maximum). ' +
           `Fewer observed than you run: check --coder.targets (${runbook('coderreplicametricsdown', 'CoderReplicaMetricsDown')}). More planned than "Max safe replicas": the budget does not fit.`,
       )
-        .withTarget(query('A', `max by (source) (${m('replicas')})`, '{{source}}'))
+        .withTarget(query('A', `max by (count) (${m('replicas')})`, '{{count}}'))
         .colorScheme(new FieldColorBuilder().mode(FieldColorModeId.Fixed).fixedColor('blue'))
         .span(4),
     )

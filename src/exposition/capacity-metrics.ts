@@ -11,10 +11,11 @@ export function registerCapacityMetrics({ gauge, capacityGauge, phased }: Snapsh
   gauge('slots_connections', "Where max_connections goes, by part: superuser_reserved, reserved, provider, other, coder_active and coder_idle (PostgreSQL's state), coder_unopened (budget not yet open), free, and overcommit (the steady budget past the last slot). A part that cannot be known is absent.", ['part'], (set, r) => {
     for (const [part, slots] of Object.entries(r.capacity?.slots.parts ?? {})) set({ part }, slots);
   });
-  gauge('replicas', 'Coder replicas: observed (discovered this poll, up or not, or live in the replicas table) and planned (max of observed and --coder.replicas).', ['source'], (set, r) => {
+  // `count`, not `source`: on poll_errors_total and source_up, `source` names a source.
+  gauge('replicas', 'Coder replicas: observed (discovered this poll, up or not, or live in the replicas table) and planned (max of observed and --coder.replicas).', ['count'], (set, r) => {
     if (!r.capacity) return;
-    set({ source: 'observed' }, r.capacity.replicas.observed);
-    set({ source: 'planned' }, r.capacity.replicas.planned);
+    set({ count: 'observed' }, r.capacity.replicas.observed);
+    set({ count: 'planned' }, r.capacity.replicas.planned);
   });
   phased('coder_budget_connections', 'Slots Coder may take at its pool maxima: steady, and during a rolling update (+Inf when a pool is unbounded); absent while no replica is known.', (c) => c.budget);
   phased('budget_headroom_connections', 'A - Uo - budget per phase; negative = overcommitted.', (c) => c.budgetHeadroom);

@@ -49,7 +49,7 @@ beforeAll(async () => {
   replicas = cluster.replicas;
   daemon = await startTestDaemon(cluster.daemonArgs);
   const running = daemon;
-  await vi.waitFor(async () => expect(await running.sample('coder_pg_capacity_replicas', { source: 'observed' })).toBe(3), { timeout: 10_000 });
+  await vi.waitFor(async () => expect(await running.sample('coder_pg_capacity_replicas', { count: 'observed' })).toBe(3), { timeout: 10_000 });
 
   prometheus = await startPrometheusStack({
     scrapeTargets: [new URL(daemon.url).host],

@@ -96,7 +96,7 @@ describe('fault: Coder targets that hang, trickle or flood', () => {
     expect(await sample('replica_up', { replica: healthy.url })).toBe(1);
     expect(await sample('replica_open_connections', { replica: healthy.url })).toBe(5);
     for (const bad of [hanging, trickling, flooding]) expect(await sample('replica_up', { replica: bad.url })).toBe(0);
-    expect(await sample('replicas', { source: 'observed' })).toBe(4);
+    expect(await sample('replicas', { count: 'observed' })).toBe(4);
     expect(await sample('poll_errors_total', { source: 'coder' })).toBeGreaterThanOrEqual(3);
 
     await daemon.stop();
@@ -138,7 +138,7 @@ describe('fault: discovery and flapping', () => {
     ]);
     expect(dns.questions).toEqual(expect.arrayContaining(['A empty.coder.test', 'AAAA empty.coder.test', 'A gone.coder.test']));
     expect(await sample('poll_errors_total', { source: 'discovery' })).toBeGreaterThanOrEqual(2);
-    expect(await sample('replicas', { source: 'observed' })).toBe(2);
+    expect(await sample('replicas', { count: 'observed' })).toBe(2);
     // Each flip is logged once per transition (down: the error, up: "answers again"), read
     // in the same tick as the polls so that no poll falls between the two.
     const flips = logs.entries().filter((e) => e.target === flapping.url);

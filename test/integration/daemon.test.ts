@@ -22,7 +22,7 @@ const metric = (name: string, labels?: Record<string, string>) => daemon.sample(
 beforeAll(async () => {
   scenario = await startReferenceScenario();
   ({ server, replicas, daemon } = scenario);
-  await vi.waitFor(async () => expect(await metric('replicas', { source: 'observed' })).toBe(3), { timeout: 10_000 });
+  await vi.waitFor(async () => expect(await metric('replicas', { count: 'observed' })).toBe(3), { timeout: 10_000 });
 });
 
 afterAll(async () => {

@@ -72,7 +72,7 @@ describe('dns+ discovery against a real DNS server', () => {
   });
 
   it('scrapes every address the name has: 2 replicas, budget 42 steady and 63 during a rollout', async () => {
-    await waitFor(async () => expect(await daemon.sample(`${prefix}replicas`, { source: 'observed' })).toBe(2));
+    await waitFor(async () => expect(await daemon.sample(`${prefix}replicas`, { count: 'observed' })).toBe(2));
     const samples = await daemon.scrape();
     expect(samples.get(`${prefix}replica_up{replica="${urlOf('127.0.0.2')}"}`)).toBe(1);
     expect(samples.get(`${prefix}replica_up{replica="${urlOf('127.0.0.3')}"}`)).toBe(1);
@@ -87,14 +87,14 @@ describe('dns+ discovery against a real DNS server', () => {
     dnsServer.set(service, { a: ['127.0.0.2', '127.0.0.3', '127.0.0.4'] });
     await waitFor(async () => expect(await daemon.sample(`${prefix}replica_up`, { replica: urlOf('127.0.0.4') })).toBe(1));
     const samples = await daemon.scrape();
-    expect(samples.get(`${prefix}replicas{source="observed"}`)).toBe(3);
+    expect(samples.get(`${prefix}replicas{count="observed"}`)).toBe(3);
     expect(samples.get(`${prefix}coder_budget_connections{phase="steady"}`)).toBe(63);
     expect(samples.get(`${prefix}replica_open_connections{replica="${urlOf('127.0.0.4')}"}`)).toBe(2);
   });
 
   it('drops a replica that leaves the answer: its series go away and the budget falls back to 42', async () => {
     dnsServer.set(service, { a: ['127.0.0.2', '127.0.0.4'] });
-    await waitFor(async () => expect(await daemon.sample(`${prefix}replicas`, { source: 'observed' })).toBe(2));
+    await waitFor(async () => expect(await daemon.sample(`${prefix}replicas`, { count: 'observed' })).toBe(2));
     const samples = await daemon.scrape();
     const gone = [...samples.keys()].filter((key) => key.includes(urlOf('127.0.0.3')));
     expect(gone).toEqual([]);
@@ -112,7 +112,7 @@ describe('dns+ discovery against a real DNS server', () => {
     } finally {
       dnsServer.set(service, { a: ['127.0.0.2', '127.0.0.4'] });
     }
-    await waitFor(async () => expect(await daemon.sample(`${prefix}replicas`, { source: 'observed' })).toBe(2));
+    await waitFor(async () => expect(await daemon.sample(`${prefix}replicas`, { count: 'observed' })).toBe(2));
   });
 });
 
@@ -152,9 +152,9 @@ describe("--coder.replicas-from-db with Coder's replicas table", () => {
 
   it('counts 4 live primary replicas when DNS shows 2: budget 84 (2 scraped and 2 unseen at 21 each)', async () => {
     await asCoder(`UPDATE replicas SET updated_at = now() WHERE hostname LIKE 'coder-_'`);
-    await waitFor(async () => expect(await daemon.sample(`${prefix}replicas`, { source: 'observed' })).toBe(4));
+    await waitFor(async () => expect(await daemon.sample(`${prefix}replicas`, { count: 'observed' })).toBe(4));
     const samples = await daemon.scrape();
-    expect(samples.get(`${prefix}replicas{source="planned"}`)).toBe(4);
+    expect(samples.get(`${prefix}replicas{count="planned"}`)).toBe(4);
     expect(samples.get(`${prefix}coder_budget_connections{phase="steady"}`)).toBe(84);
     expect(samples.get(`${prefix}coder_budget_connections{phase="rollout"}`)).toBe(105);
   });
@@ -163,13 +163,13 @@ describe("--coder.replicas-from-db with Coder's replicas table", () => {
     await asCoder(`UPDATE replicas SET updated_at = now() - interval '1 minute' WHERE hostname IN ('coder-1', 'coder-2', 'coder-3')`);
     dnsServer.set(name, { a: ['127.0.0.2', '127.0.0.3', '127.0.0.4'] });
     await waitFor(async () => expect(await daemon.sample(`${prefix}coder_budget_connections`, { phase: 'steady' })).toBe(63));
-    expect(await daemon.sample(`${prefix}replicas`, { source: 'observed' })).toBe(3);
+    expect(await daemon.sample(`${prefix}replicas`, { count: 'observed' })).toBe(3);
   });
 
   it('marks the replicas table unreadable, logs the GRANT once, and counts the DNS replicas', async () => {
     await asCoder('REVOKE SELECT ON replicas FROM monitor');
     const other = await startMonitor(name, ['--coder.replicas-from-db']);
-    await waitFor(async () => expect(await other.sample(`${prefix}replicas`, { source: 'observed' })).toBe(3));
+    await waitFor(async () => expect(await other.sample(`${prefix}replicas`, { count: 'observed' })).toBe(3));
     await waitFor(async () => expect(await other.sample(`${prefix}blind`, { reason: 'replicas_table_unreadable' })).toBe(1));
     await other.poller.pollOnce();
     expect(other.logs.entries().filter((entry) => entry.msg.includes('GRANT SELECT ON replicas TO'))).toHaveLength(1);
