@@ -38,6 +38,8 @@ export function planFromConfig(config: Config): PlanSettings {
     defaultPoolMax: config.coder.poolMax,
     extraConnections: config.coder.extraConnections,
     maxSurge: config.coder.maxSurge,
+    maxUnavailable: config.coder.maxUnavailable,
+    otherBudgets: config.other.budgets,
     safetyMargin: config.capacity.safetyMargin,
   };
 }

@@ -4,7 +4,8 @@
 
 import { z } from 'zod';
 import { logLevels, type LogLevel } from '../log.js';
-import type { MaxSurge } from '../model/snapshot.js';
+import type { MaxSurge, OtherBudget } from '../model/snapshot.js';
+import { parseOtherBudgets } from './other-budget.js';
 import { scheduleProblems } from './poll-schedule.js';
 import type { PostgresConnectionSettings } from './postgres-connection.js';
 import { iamConfigProblems, postgresAuthModes, type PostgresAuth } from '../sources/postgres-iam.js';
@@ -28,12 +29,14 @@ export interface Config {
     extraConnections: number;
     replicas: number | null;
     maxSurge: MaxSurge;
+    maxUnavailable: MaxSurge;
     role: string;
     database: string;
     applicationName: string | null;
     replicasFromDb: boolean;
   };
   capacity: { safetyMargin: number };
+  other: { budgets: OtherBudget[] };
   poll: { schedule: string; timeoutMs: number };
   web: { host: string; port: number; /** exporter-toolkit web config (TLS, basic auth). */ configFile: string | null };
   log: { level: LogLevel };
@@ -62,13 +65,21 @@ const duration = z.string().transform((text, ctx) => {
   return ms;
 });
 
-const maxSurge = z.string().transform((text, ctx): MaxSurge => {
-  const match = /^(\d+)(%?)$/.exec(text.trim());
-  if (!match) {
-    ctx.addIssue({ code: 'custom', message: 'expected a count (2) or a percentage (25%), as Kubernetes maxSurge' });
-    return z.NEVER;
-  }
-  return match[2] === '%' ? { kind: 'percent', value: Number(match[1]) } : { kind: 'count', value: Number(match[1]) };
+/** A count (2) or a percentage (25%) of replicas, as a Deployment's maxSurge and maxUnavailable. */
+const podCount = (field: string) =>
+  z.string().transform((text, ctx): MaxSurge => {
+    const match = /^(\d+)(%?)$/.exec(text.trim());
+    if (!match) {
+      ctx.addIssue({ code: 'custom', message: `expected a count (2) or a percentage (25%), as Kubernetes ${field}` });
+      return z.NEVER;
+    }
+    return match[2] === '%' ? { kind: 'percent', value: Number(match[1]) } : { kind: 'count', value: Number(match[1]) };
+  });
+
+const otherBudgets = z.string().transform((text, ctx): OtherBudget[] => {
+  const { budgets, problems } = parseOtherBudgets(text);
+  for (const message of problems) ctx.addIssue({ code: 'custom', message });
+  return budgets;
 });
 
 const cronSchedule = z.string().superRefine((text, ctx) => {
@@ -201,7 +212,14 @@ export const settings = [
     defaultText: '25%',
     default: '25%',
     help: "Extra pods during a rolling update: a count or a percentage (Kubernetes' default is 25%, rounded up).",
-    schema: maxSurge,
+    schema: podCount('maxSurge'),
+  },
+  {
+    flag: 'coder.max-unavailable',
+    defaultText: '25%',
+    default: '25%',
+    help: "Old pods a rolling update stops at once: a count or a percentage (Kubernetes' default is 25%, rounded down). They hold their pools while they stop (Coder's chart gives them 60 s), so the rollout budget counts them.",
+    schema: podCount('maxUnavailable'),
   },
   {
     flag: 'coder.role',
@@ -235,6 +253,13 @@ export const settings = [
     default: '0.2',
     help: 'Share of the available slots to keep spare (Coder recommends about 20%).',
     schema: z.coerce.number({ message: 'expected a number' }).min(0, 'must be 0 or more').max(0.95, 'must be 0.95 or less'),
+  },
+  {
+    flag: 'other.budget',
+    env: ['CAPACITY_OTHER_BUDGET'],
+    defaultText: 'none',
+    help: "Other applications' pool sizes, SELECTOR=N comma-separated; SELECTOR is a role, role@database or app:application_name. The budget leaves room for the declared size, or for what they hold when that is more.",
+    schema: otherBudgets.optional(),
   },
   {
     flag: 'poll.schedule',
@@ -399,12 +424,14 @@ export function parseConfig(args: string[], env: Environment): Config {
       extraConnections: get('coder.extra-connections'),
       replicas: get<number | undefined>('coder.replicas') ?? null,
       maxSurge: get('coder.max-surge'),
+      maxUnavailable: get('coder.max-unavailable'),
       role: role as string,
       database: database as string,
       applicationName: get<string | undefined>('coder.application-name') ?? null,
       replicasFromDb: get('coder.replicas-from-db'),
     },
     capacity: { safetyMargin: get('capacity.safety-margin') },
+    other: { budgets: get<OtherBudget[] | undefined>('other.budget') ?? [] },
     poll: { schedule: get('poll.schedule'), timeoutMs: get('poll.timeout') },
     web: { ...listen, configFile: get<string | undefined>('web.config.file') ?? null },
     log: { level: get('log.level') },

@@ -12,6 +12,7 @@ export function registerCapacityMetrics({ gauge, capacityGauge, phased }: Snapsh
     for (const [part, slots] of Object.entries(r.capacity?.slots.parts ?? {})) set({ part }, slots);
   });
   // `count`, not `source`: on poll_errors_total and source_up, `source` names a source.
+  capacityGauge('other_committed_connections', "Other applications' committed connections Uo': their --other.budget pools plus undeclared live connections (= other_connections without declarations); the budget leaves room for the larger of the two.", (c) => c.otherCommitted);
   gauge('replicas', 'Coder replicas: observed (discovered this poll, up or not, or live in the replicas table) and planned (max of observed and --coder.replicas).', ['count'], (set, r) => {
     if (!r.capacity) return;
     set({ count: 'observed' }, r.capacity.replicas.observed);

@@ -3,6 +3,7 @@
 // No clock, no network, no logging: every figure here is a function of its input.
 
 import { blindReasonsOf, hidesAttribution, hidesBudget, type BlindReason } from './blind.js';
+import { otherCommitment, type OtherDeclaration } from './other-budget.js';
 import { postgresFailureKind } from './postgres-failure.js';
 import { slotComposition, type SlotComposition } from './slots.js';
 import type { MaxSurge, PlanSettings, PostgresFacts, ReplicaSample, Snapshot } from './snapshot.js';
@@ -21,6 +22,12 @@ export interface Capacity {
   coder: number | null;
   /** Uo = U - Uc; null with Uc. */
   other: number | null;
+  /** Uo': other applications' declared pools plus their undeclared live connections; = Uo without --other.budget. */
+  otherCommitted: number | null;
+  /** Each --other.budget declaration and the live connections it covers now. */
+  otherDeclarations: OtherDeclaration[];
+  /** max(Uo, Uo'): what the budget leaves for other applications. */
+  otherBudgeted: number | null;
   /** A - U */
   headroom: number;
   /** U / A */
@@ -30,6 +37,8 @@ export interface Capacity {
   unseenReplicas: number;
   /** ceil(Np x surge): the pods a rolling update adds. */
   surgePods: number;
+  /** floor(Np x unavailable): the old pods it stops at once, still holding their pools. */
+  unavailablePods: number;
   /** P: the largest known per-replica pool max (0 = unbounded). */
   largestPoolMax: number;
   unboundedPools: boolean;
@@ -141,14 +150,28 @@ export function steadyBudget(snapshot: Snapshot, planned: number): number {
   return scraped + unseen * replicaCost(largestPoolMax(replicas, plan), plan.extraConnections);
 }
 
-/** B + ceil(Np x surge) x (P + E): the pods a rolling update adds on top. */
+/**
+ * floor(Np x unavailable) for a percentage; the count itself otherwise (Kubernetes rounds
+ * maxUnavailable down). Stopping pods are not counted against maxSurge but hold their pools
+ * until they exit, so they are in the rollout budget too.
+ */
+export function unavailableReplicas(planned: number, unavailable: MaxSurge): number {
+  return unavailable.kind === 'count' ? unavailable.value : Math.floor((planned * unavailable.value) / 100);
+}
+
+/** The pods a rolling update may run beside the planned ones in one wave: ceil(Np x surge) + floor(Np x unavailable). */
+export function rolloutExtraPods(planned: number, plan: PlanSettings): number {
+  return surgeReplicas(planned, plan.maxSurge) + unavailableReplicas(planned, plan.maxUnavailable);
+}
+
+/** B + (ceil(Np x surge) + floor(Np x unavailable)) x (P + E): the pods a rolling update adds on top. */
 export function rolloutBudget(snapshot: Snapshot, steady: number, planned: number): number {
-  const extraPods = surgeReplicas(planned, snapshot.plan.maxSurge);
+  const extraPods = rolloutExtraPods(planned, snapshot.plan);
   if (extraPods === 0) return steady;
   return steady + extraPods * replicaCost(largestPoolMax(snapshot.replicas, snapshot.plan), snapshot.plan.extraConnections);
 }
 
-/** A - Uo - budget: negative = overcommitted. */
+/** A - max(Uo, Uo') - budget: negative = overcommitted. */
 export function budgetHeadroom(availableConnections: number, otherConnections: number, budget: number): number {
   return availableConnections - otherConnections - budget;
 }
@@ -159,8 +182,8 @@ export function marginCapacity(availableConnections: number, safetyMargin: numbe
 }
 
 /**
- * floor((Am - Uo) / (Np + ceil(Np x surge))) - E: the largest per-replica max that fits a
- * rollout with the margin kept. Never below 0: 0 says "no pool max fits", since a real
+ * floor((Am - max(Uo, Uo')) / (Np + ceil(Np x surge) + floor(Np x unavailable))) - E: the
+ * largest per-replica max that fits a rollout with the margin kept. Never below 0: 0 says "no pool max fits", since a real
  * pool max of 0 would mean unbounded. null without replicas to share the slots.
  */
 export function recommendedPoolMax(
@@ -169,12 +192,12 @@ export function recommendedPoolMax(
   planned: number,
   plan: PlanSettings,
 ): number | null {
-  const pods = planned + surgeReplicas(planned, plan.maxSurge);
+  const pods = planned + rolloutExtraPods(planned, plan);
   if (pods === 0) return null;
   return Math.max(0, Math.floor((margin - otherConnections) / pods) - plan.extraConnections);
 }
 
-/** floor((Am - Uo) / (P + E)) at today's pool max, steady. An unbounded pool makes it 0. */
+/** floor((Am - max(Uo, Uo')) / (P + E)) at today's pool max, steady. An unbounded pool makes it 0. */
 export function maxSafeReplicas(margin: number, otherConnections: number, poolMax: number, extra: number): number {
   const cost = replicaCost(poolMax, extra);
   if (!Number.isFinite(cost)) return 0;
@@ -223,7 +246,10 @@ export function evaluate(snapshot: Snapshot): Evaluation {
   const blind = blindReasonsOf(snapshot, unaccounted);
 
   const Uc = hidesAttribution(blind) ? null : UcSeen;
-  const Uo = Uc === null ? null : U - Uc;
+  const UoLive = Uc === null ? null : U - Uc;
+  const commitment = Uc === null ? null : otherCommitment(pg, plan.otherBudgets);
+  // What the budget leaves room for: the declared pools, or what they hold when that is more.
+  const Uo = UoLive === null || commitment === null ? null : Math.max(UoLive, commitment.committed);
   const steady = hidesBudget(blind) ? null : steadyBudget(snapshot, Np);
   const budget = steady === null ? null : { steady, rollout: rolloutBudget(snapshot, steady, Np) };
   const headroom = A - U;
@@ -237,12 +263,16 @@ export function evaluate(snapshot: Snapshot): Evaluation {
     },
     used: U,
     coder: Uc,
-    other: Uo,
+    other: UoLive,
+    otherCommitted: commitment?.committed ?? null,
+    otherDeclarations: commitment?.declarations ?? [],
+    otherBudgeted: Uo,
     headroom,
     utilization: utilization(U, A),
     replicas: { observed: N, planned: Np },
     unseenReplicas: Math.max(0, Np - snapshot.replicas.length),
     surgePods: surgeReplicas(Np, plan.maxSurge),
+    unavailablePods: unavailableReplicas(Np, plan.maxUnavailable),
     largestPoolMax: P,
     unboundedPools: budget !== null && !Number.isFinite(budget.steady),
     budget,
@@ -257,7 +287,8 @@ export function evaluate(snapshot: Snapshot): Evaluation {
     slots: slotComposition({
       maxConnections: pg.maxConnections,
       reserved: { superuser: pg.superuserReservedConnections, reserved: pg.reservedConnections, provider: pg.providerReservedConnections },
-      other: Uo,
+      other: UoLive,
+      otherCommitted: Uo,
       coderActive: Uc === null ? null : coderActiveConnections(pg),
       coder: Uc,
       headroom,

@@ -30,6 +30,7 @@ export type FindingId =
   | 'replicas-down'
   | 'discovery-failed'
   | 'unaccounted-connections'
+  | 'other-budget-stale'
   | 'privileges-missing'
   | 'superuser-role'
   | 'latency-high';
@@ -187,9 +188,10 @@ function budgetVerdict(snapshot: Snapshot, capacity: Capacity): Pick<Assessment,
   // Not blind, so both sides of the budget are known.
   const budget = capacity.budget as NonNullable<Capacity['budget']>;
   const budgetHeadroom = capacity.budgetHeadroom as NonNullable<Capacity['budgetHeadroom']>;
-  const other = capacity.other as number;
+  const other = capacity.otherBudgeted as number;
   const forCoder = capacity.available - other;
-  const left = `${forCoder} of the ${capacity.available} available slots are left for Coder after other applications (${other})`;
+  const others = capacity.otherDeclarations.length > 0 ? `other applications (${other}, their declared pools included)` : `other applications (${other})`;
+  const left = `${forCoder} of the ${capacity.available} available slots are left for Coder after ${others}`;
   if (capacity.unboundedPools) {
     return {
       kind: 'overcommitted',
@@ -288,6 +290,14 @@ function capacityFindings(snapshot: Snapshot, capacity: Capacity, postgresFull: 
       severity: critical ? 'critical' : 'warning',
       title: critical ? 'PostgreSQL is almost full' : 'PostgreSQL is filling up',
       detail: `${capacity.used} of ${capacity.available} available slots are in use (${formatPercent(capacity.utilization)}, above ${formatPercent(critical ? thresholds.utilizationCritical : thresholds.utilizationWarning)}).`,
+    });
+  }
+  for (const declaration of capacity.otherDeclarations.filter((d) => d.live > d.budget)) {
+    findings.push({
+      id: 'other-budget-stale',
+      severity: 'warning',
+      title: `--other.budget ${declaration.text} is stale`,
+      detail: `${declaration.text} holds ${declaration.live} connections, more than the ${declaration.budget} declared: the budget counts the ${declaration.live} it holds, but the declaration no longer says what it may open. Raise it to its real pool size.`,
     });
   }
   if (capacity.unaccounted !== null && capacity.unaccounted > 0) {

@@ -1,5 +1,5 @@
 // Where PostgreSQL's max_connections slots go, part by part: what is reserved, what
-// other applications hold, what Coder holds (active or not, as PostgreSQL reports it) and
+// other applications hold (and may still open, by --other.budget), what Coder holds (active or not, as PostgreSQL reports it) and
 // may still open, what stays free, and how far Coder's budget reaches past the last slot.
 // Exported as coder_pg_capacity_slots_connections{part}; the status page's bar and the
 // dashboard's stack both draw these numbers and derive none of their own.
@@ -9,6 +9,7 @@ export const slotParts = [
   'reserved',
   'provider',
   'other',
+  'other_unopened',
   'coder_active',
   'coder_idle',
   'coder_unopened',
@@ -40,8 +41,9 @@ export interface SlotComposition {
 export interface SlotInputs {
   maxConnections: number;
   reserved: { superuser: number; reserved: number; provider: number };
-  /** Uo, Uc and Coder's active backends; null when Coder's role or database is missing. */
+  /** Uo, max(Uo, Uo'), Uc and Coder's active backends; null when Coder's role or database is missing. */
   other: number | null;
+  otherCommitted: number | null;
   coder: number | null;
   coderActive: number | null;
   /** A - U */
@@ -54,7 +56,7 @@ export function slotComposition(input: SlotInputs): SlotComposition {
   const { superuser, reserved, provider } = input.reserved;
   const parts: SlotComposition['parts'] = { superuser_reserved: superuser, reserved, provider };
   const free = Math.max(0, input.headroom);
-  if (input.other === null || input.coder === null || input.coderActive === null) {
+  if (input.other === null || input.otherCommitted === null || input.coder === null || input.coderActive === null) {
     parts.free = free;
     return { maxConnections: M, parts, budgetStart: null, steadyEnd: null, rolloutEnd: null, overcommit: null };
   }
@@ -65,14 +67,17 @@ export function slotComposition(input: SlotInputs): SlotComposition {
     parts.free = free;
     return { maxConnections: M, parts, budgetStart: null, steadyEnd: null, rolloutEnd: null, overcommit: null };
   }
-  // What the pools may still open, as far as free slots reach; the rest is overcommit.
-  const unopened = Math.min(free, Math.max(0, input.budget.steady - input.coder));
-  const budgetStart = superuser + reserved + provider + input.other;
+  // What other applications' declared pools and then Coder's may still open, as far as free
+  // slots reach; the rest is overcommit.
+  const otherUnopened = Math.min(free, input.otherCommitted - input.other);
+  const unopened = Math.min(free - otherUnopened, Math.max(0, input.budget.steady - input.coder));
+  const budgetStart = superuser + reserved + provider + input.otherCommitted;
   const steadyEnd = budgetStart + input.budget.steady;
   const rolloutEnd = budgetStart + input.budget.rollout;
   const overcommit = { steady: Math.max(0, steadyEnd - M), rollout: Math.max(0, rolloutEnd - M) };
+  parts.other_unopened = otherUnopened;
   parts.coder_unopened = unopened;
-  parts.free = free - unopened;
+  parts.free = free - otherUnopened - unopened;
   parts.overcommit = overcommit.steady;
   return { maxConnections: M, parts, budgetStart, steadyEnd, rolloutEnd, overcommit };
 }

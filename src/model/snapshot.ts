@@ -95,6 +95,17 @@ export interface ReplicaSample {
 /** How many extra pods a rolling update may add: a count or a percentage of replicas. */
 export type MaxSurge = { kind: 'count'; value: number } | { kind: 'percent'; value: number };
 
+/** Which connections an --other.budget declaration covers. */
+export type OtherSelector = { kind: 'role'; role: string; database: string | null } | { kind: 'application'; application: string };
+
+/** An other application's pool, declared: its connections may grow to `budget`. */
+export interface OtherBudget {
+  /** As written: etl, etl@warehouse, app:airflow. */
+  text: string;
+  selector: OtherSelector;
+  budget: number;
+}
+
 /** Planning inputs from configuration. */
 export interface PlanSettings {
   /** --coder.replicas: a planned count (e.g. the HPA maximum); null = observed only. */
@@ -104,6 +115,14 @@ export interface PlanSettings {
   /** E: --coder.extra-connections, the pubsub listener. */
   extraConnections: number;
   maxSurge: MaxSurge;
+  /**
+   * --coder.max-unavailable: old pods a rolling update stops at once (rounded down, as
+   * Kubernetes does). They still hold their pools while they stop, and Kubernetes does not
+   * count terminating pods against maxSurge.
+   */
+  maxUnavailable: MaxSurge;
+  /** --other.budget: other applications' declared pools; empty = only what they hold now. */
+  otherBudgets: OtherBudget[];
   /** m: --capacity.safety-margin. */
   safetyMargin: number;
 }

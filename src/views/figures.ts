@@ -11,6 +11,7 @@ export type FigureId =
   | 'used'
   | 'coder'
   | 'other'
+  | 'other-committed'
   | 'headroom'
   | 'utilization'
   | 'replicas'
@@ -45,7 +46,8 @@ export function figureRows(snapshot: Snapshot & { postgres: PostgresFacts }, cap
   const P = capacity.largestPoolMax;
   const E = plan.extraConnections;
   const surge = capacity.surgePods;
-  const surgePods = `+ ${surge} surge ${surge === 1 ? 'pod' : 'pods'}`;
+  const stopping = capacity.unavailablePods;
+  const surgePods = `+ ${surge} surge${stopping > 0 ? ` and ${stopping} stopping` : ''} ${surge + stopping === 1 ? 'pod' : 'pods'}`;
   const margin = formatPercent(plan.safetyMargin);
   const coderWho = `role ${snapshot.attribution.role}${pg.coderRole ? '' : ' (missing)'} in database ${snapshot.attribution.database}${pg.coderDatabase ? '' : ' (missing)'}`;
   const { budget, budgetHeadroom } = capacity;
@@ -56,13 +58,16 @@ export function figureRows(snapshot: Snapshot & { postgres: PostgresFacts }, cap
     row('used', 'used', String(capacity.used), "client backends, the monitor's own included"),
     row('coder', 'coder', formatCount(capacity.coder), `backends of ${coderWho}`, capacity.coder === null),
     row('other', 'other', formatCount(capacity.other), 'other applications and the monitor', capacity.other === null),
+    ...(capacity.otherDeclarations.length > 0
+      ? [row('other-committed', 'other, committed', formatCount(capacity.otherCommitted), 'declared pools (--other.budget) + undeclared live; the budget leaves room for the larger', capacity.otherCommitted === null)]
+      : []),
     row('headroom', 'headroom', String(capacity.headroom), 'available − used: free right now', capacity.headroom <= 0),
     row('utilization', 'utilization', formatPercent(capacity.utilization), 'used / available', capacity.utilization > thresholds.utilizationWarning),
     row('replicas', 'replicas', `${capacity.replicas.observed} / ${capacity.replicas.planned}`, 'observed / planned (--coder.replicas)'),
     row('largest-pool-max', 'largest pool max', P === 0 ? 'unbounded' : String(P), options.poolMaxPlanned ? 'planned for every replica: --coder.pool-max' : 'per replica: go_sql_max_open_connections', P === 0),
     row('budget-steady', 'budget, steady', formatCount(budget?.steady ?? null), `what Coder may open: ${capacity.replicas.planned} × (pool max + ${E})`, budget === null),
     row('budget-rollout', 'budget, rollout', formatCount(budget?.rollout ?? null), P === 0 ? `${surgePods}, unbounded, in a rolling update` : `${surgePods} × ${P + E} in a rolling update`, budget === null),
-    row('budget-headroom-steady', 'budget headroom, steady', formatCount(budgetHeadroom?.steady ?? null), 'available − other − budget', budgetHeadroom === null || budgetHeadroom.steady < 0),
+    row('budget-headroom-steady', 'budget headroom, steady', formatCount(budgetHeadroom?.steady ?? null), capacity.otherDeclarations.length > 0 ? 'available − max(other, committed) − budget' : 'available − other − budget', budgetHeadroom === null || budgetHeadroom.steady < 0),
     row('budget-headroom-rollout', 'budget headroom, rollout', formatCount(budgetHeadroom?.rollout ?? null), 'the same in a rolling update', budgetHeadroom === null || budgetHeadroom.rollout < 0),
     row(
       'recommended-pool-max',

@@ -12,6 +12,7 @@ export const slotPartLabels: Record<SlotPart, string> = {
   reserved: 'reserved',
   provider: 'provider',
   other: 'other apps',
+  other_unopened: 'other apps, declared not yet open',
   coder_active: 'Coder active',
   coder_idle: 'Coder idle',
   coder_unopened: 'Coder budget not yet open',

@@ -54,7 +54,7 @@ pre { background: #f3f4f6; border-radius: 4px; padding: 4px 8px; margin: 4px 0 0
 .seg { height: 100%; display: flex; align-items: center; justify-content: center; font-size: 12.5px; font-weight: 700; overflow: hidden; color: #fff; border-right: 1px solid rgba(255,255,255,.6); }
 /* The Grafana dashboard's colours for the same bands: reserved purple, other orange, Coder blue, free green. */
 .seg-superuser_reserved { background: #8f3bb8; } .seg-reserved { background: #a352cc; } .seg-provider { background: #deb6f2; color: #4c1d95; }
-.seg-other { background: #ff9830; color: #431407; } .seg-coder_active { background: #1f60c4; } .seg-coder_idle { background: #5794f2; }
+.seg-other { background: #ff9830; color: #431407; } .seg-other_unopened { background: repeating-linear-gradient(135deg, #ffe0c2 0 6px, #ffc994 6px 12px); color: #431407; } .seg-coder_active { background: #1f60c4; } .seg-coder_idle { background: #5794f2; }
 .seg-coder_unopened { background: repeating-linear-gradient(135deg, #dbe8ff 0 6px, #c0d8ff 6px 12px); color: #1e3a8a; }
 .seg-free { background: #73bf69; color: #052e16; }
 .seg-over-steady { background: #dc2626; }

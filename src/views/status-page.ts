@@ -7,6 +7,7 @@ import type { PostgresFacts } from '../model/snapshot.js';
 import type { PollResult } from '../model/poll-result.js';
 import { assess, type Assessment, type Finding } from '../model/findings.js';
 import { figureRows } from './figures.js';
+import { otherBudgetRows } from './other-budget-rows.js';
 import { plannedOnly, replicaRows } from './replica-rows.js';
 import { redactUrl } from '../redact.js';
 import { html, raw, type SafeHtml } from './html.js';
@@ -34,7 +35,7 @@ ${renderCapacity(result)}
 ${
   // Without figures (PostgreSQL down) the findings and replicas take the whole width.
   result?.capacity
-    ? html`<div class="columns"><div>${renderFigures(result)}</div><div>${renderFindings(assessment.findings)}${renderReplicas(result)}</div></div>`
+    ? html`<div class="columns"><div>${renderFigures(result)}</div><div>${renderFindings(assessment.findings)}${renderReplicas(result)}${renderOtherBudgets(result)}</div></div>`
     : html`<div class="single">${renderFindings(assessment.findings)}${renderReplicas(result)}</div>`
 }
 <footer>Reloads every ${refresh} s. Also: <a href="metrics">/metrics</a> · <a href="api/v1/capacity">/api/v1/capacity</a> · <a href="readyz">/readyz</a></footer>
@@ -103,6 +104,16 @@ function renderFinding(finding: Finding): SafeHtml {
 function renderFindings(findings: Finding[]): SafeHtml {
   const list = findings.length > 0 ? html`<ul class="findings">${findings.map(renderFinding)}</ul>` : html`<p class="none">Nothing to report.</p>`;
   return html`<section class="card" id="findings"><h2>Findings</h2>${list}</section>`;
+}
+
+/** Each --other.budget declaration beside what it covers now: the operator sees which matched what. */
+function renderOtherBudgets(result: PollResult): SafeHtml | '' {
+  const rows = otherBudgetRows(result.capacity);
+  if (rows.length === 0) return '';
+  const body = rows.map(
+    (row) => html`<tr data-other-budget="${row.selector}"><td class="name">${row.selector}</td><td class="num">${row.declared}</td><td class="num${row.stale ? ' bad' : ''}">${row.live}</td></tr>`,
+  );
+  return html`<section class="card" id="other-budgets"><h2>Other applications (--other.budget)</h2><table class="replicas"><thead><tr><th>declared</th><th class="num">pool</th><th class="num">holds now</th></tr></thead><tbody>${body}</tbody><tfoot><tr><td colspan="3">${result.capacity?.otherCommitted ?? 'unknown'} committed in all, undeclared live connections and the monitor's own included</td></tr></tfoot></table></section>`;
 }
 
 function renderReplicas(result: PollResult | null): SafeHtml | '' {

@@ -9,6 +9,7 @@ import { redactUrl } from '../redact.js';
 import { figureRows } from './figures.js';
 import type { Assessment } from '../model/findings.js';
 import { formatCount, formatPercent, plural } from '../model/wording.js';
+import { otherBudgetRows } from './other-budget-rows.js';
 import { plannedOnly, replicaRows } from './replica-rows.js';
 
 export interface TerminalReportInput {
@@ -150,6 +151,13 @@ export function renderTerminalReport(input: TerminalReportInput): string {
     if (planned) out.push(`  ${planned.text}`);
   }
   out.push('');
+
+  const declared = otherBudgetRows(result.capacity);
+  if (declared.length > 0) {
+    out.push('Other applications (--other.budget)');
+    out.push(alignColumns([['DECLARED', 'POOL', 'HOLDS NOW'], ...declared.map((row) => [row.selector, String(row.declared), `${row.live}${row.stale ? ' (stale)' : ''}`])], [1, 2]));
+    out.push(`  ${formatCount(result.capacity?.otherCommitted ?? null)} committed in all, undeclared live connections and the monitor's own included`, '');
+  }
 
   out.push('Findings');
   if (assessment.findings.length === 0) out.push('  none');

@@ -131,7 +131,7 @@ describe('the Grafana dashboard against a live Prometheus', () => {
       { series: 'recommended_pool_max_connections', json: (c) => c.recommendedPoolMax, row: 'recommended-pool-max' },
       { series: 'max_safe_replicas', json: (c) => c.maxSafeReplicas, row: 'max-safe-replicas' },
       { series: 'unaccounted_coder_connections', json: (c) => c.unaccounted, row: 'unaccounted' },
-      ...['superuser_reserved', 'reserved', 'provider', 'other', 'coder_active', 'coder_idle', 'coder_unopened', 'free', 'overcommit'].map((part) => ({
+      ...['superuser_reserved', 'reserved', 'provider', 'other', 'other_unopened', 'coder_active', 'coder_idle', 'coder_unopened', 'free', 'overcommit'].map((part) => ({
         series: `slots_connections{part="${part}"}`,
         json: (c: Capacity) => c.slots.parts[part],
       })),

@@ -127,7 +127,7 @@ describe('the Grafana dashboard', () => {
       .filter((q) => q.panel === 'Budget composition')
       .map((q) => q.expr);
     const parts = exprs.flatMap((expr) => /part="([a-z_]+)"/.exec(expr)?.[1] ?? []);
-    expect(parts).toEqual(['superuser_reserved', 'reserved', 'provider', 'other', 'coder_active', 'coder_idle', 'coder_unopened', 'free', 'overcommit']);
+    expect(parts).toEqual(['superuser_reserved', 'reserved', 'provider', 'other', 'other_unopened', 'coder_active', 'coder_idle', 'coder_unopened', 'free', 'overcommit']);
   });
 
   it('writes every query in valid PromQL', () => {

@@ -114,17 +114,17 @@ describe('check of a planned change on a roomy server (max_connections 200, 2 re
     await server?.destroy();
   });
 
-  it('6 replicas at pool max 15 fit (budget 96 / 128 of 196), exit 0, with 18 the largest pool max and 9 replicas', async () => {
+  it('6 replicas at pool max 15 fit (budget 96 / 144 of 196: 2 surge and 1 stopping pod), exit 0, with 16 the largest pool max and 9 replicas', async () => {
     const run = await check([...args, '--coder.replicas', '6', '--coder.pool-max', '15']);
     expect(run.status, run.stdout + run.stderr).toBe(0);
     expect(run.stdout.split('\n')[0]).toBe('Fits');
     expect(run.stdout).toMatch(/judged\s+6 replicas \(2 observed, 4 more planned\), every one at pool max 15 \(--coder.pool-max\)/);
     expect(run.stdout).toMatch(/answer\s+Fits\n/);
-    expect(run.stdout).toMatch(/largest pool max\s+18 for 6 replicas/);
+    expect(run.stdout).toMatch(/largest pool max\s+16 for 6 replicas/);
     expect(run.stdout).toMatch(/replicas that fit\s+9 at pool max 15/);
     expect(figure(run.stdout, 'budget, steady')).toBe('96');
-    expect(figure(run.stdout, 'budget, rollout')).toBe('128');
-    expect(figure(run.stdout, 'budget headroom, rollout')).toBe('68');
+    expect(figure(run.stdout, 'budget, rollout')).toBe('144');
+    expect(figure(run.stdout, 'budget headroom, rollout')).toBe('52');
     // The replica table keeps what the replicas report; the plan is judged apart.
     expect(run.stdout).toMatch(/up\s+20\s+3\s+2\s+1\s+0/);
     expect(run.stdout).toContain('Exit code 0: fits.');
@@ -134,19 +134,20 @@ describe('check of a planned change on a roomy server (max_connections 200, 2 re
     // Coder's own variable is today's setting, not a plan: it does not override what replicas report.
     const run = await check([...args, '--coder.replicas', '6'], { CODER_PG_CONN_MAX_OPEN: '15' });
     expect(run.status, run.stdout + run.stderr).toBe(1);
-    expect(figure(run.stdout, 'budget, rollout')).toBe('168');
-    expect(figure(run.stdout, 'budget headroom, rollout')).toBe('28');
+    // 6 × 21 + (2 surge + 1 stopping) × 21 = 189 of the 196 left for Coder.
+    expect(figure(run.stdout, 'budget, rollout')).toBe('189');
+    expect(figure(run.stdout, 'budget headroom, rollout')).toBe('7');
     expect(run.stdout).toContain('The 20% safety margin is not kept');
-    expect(run.stdout).toMatch(/largest pool max\s+18 for 6 replicas/);
+    expect(run.stdout).toMatch(/largest pool max\s+16 for 6 replicas/);
     expect(run.stdout).toMatch(/replicas that fit\s+7 at pool max 20/);
   });
 
-  it('6 replicas at pool max 30 overcommit the rollout by 52: exit 2', async () => {
+  it('6 replicas at pool max 30 overcommit the rollout by 83 (2 surge and 1 stopping pod): exit 2', async () => {
     const run = await check([...args, '--coder.replicas', '6', '--coder.pool-max', '30']);
     expect(run.status).toBe(2);
     expect(run.stdout.split('\n')[0]).toBe('Rollout overcommitted');
     expect(figure(run.stdout, 'budget headroom, steady')).toBe('10');
-    expect(figure(run.stdout, 'budget headroom, rollout')).toBe('-52');
+    expect(figure(run.stdout, 'budget headroom, rollout')).toBe('-83');
   });
 });
 

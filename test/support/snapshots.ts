@@ -10,6 +10,8 @@ export function plan(overrides: Partial<PlanSettings> = {}): PlanSettings {
     defaultPoolMax: 10,
     extraConnections: 1,
     maxSurge: { kind: 'percent', value: 25 },
+    maxUnavailable: { kind: 'percent', value: 25 },
+    otherBudgets: [],
     safetyMargin: 0.2,
     ...overrides,
   };

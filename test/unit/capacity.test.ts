@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { computeCapacity, surgeReplicas, type Capacity } from '../../src/model/capacity.js';
+import { computeCapacity, surgeReplicas, unavailableReplicas, type Capacity } from '../../src/model/capacity.js';
 import type { Snapshot } from '../../src/model/snapshot.js';
 import { group, plan, postgres, replica, snapshot } from '../support/snapshots.js';
 
@@ -75,8 +75,8 @@ describe('the capacity model, case by case', () => {
     const capacity = capacityOf(snapshot({ plan: plan({ plannedReplicas: 5 }) }));
     expect(capacity.replicas).toEqual({ observed: 3, planned: 5 });
     expect(capacity.budget!.steady).toBe(5 * 21);
-    // ceil(5 x 25%) = 2 surge pods
-    expect(capacity.budget!.rollout).toBe(7 * 21);
+    // ceil(5 x 25%) = 2 surge pods, floor(5 x 25%) = 1 stopping pod
+    expect(capacity.budget!.rollout).toBe(8 * 21);
   });
 
   it('a planned count below the observed one changes nothing', () => {
@@ -108,6 +108,38 @@ describe('the capacity model, case by case', () => {
     expect(surgeReplicas(4, { kind: 'percent', value: 25 })).toBe(1);
     expect(surgeReplicas(5, { kind: 'percent', value: 25 })).toBe(2);
     expect(surgeReplicas(0, { kind: 'percent', value: 25 })).toBe(0);
+  });
+
+  it('8 planned replicas at pool max 10 with 25% surge and 25% unavailable budget 132 for a rollout: 8 × 11 + (2 + 2) × 11', () => {
+    const capacity = capacityOf(snapshot({ replicas: [], plan: plan({ plannedReplicas: 8, defaultPoolMax: 10 }) }));
+    expect(capacity.budget).toEqual({ steady: 88, rollout: 132 });
+    expect([capacity.surgePods, capacity.unavailablePods]).toEqual([2, 2]);
+  });
+
+  it('rounds a percentage max unavailable down, as Kubernetes does: 3 replicas at 25% stop none at once', () => {
+    expect(unavailableReplicas(3, { kind: 'percent', value: 25 })).toBe(0);
+    expect(unavailableReplicas(4, { kind: 'percent', value: 25 })).toBe(1);
+    expect(unavailableReplicas(7, { kind: 'percent', value: 25 })).toBe(1);
+    expect(unavailableReplicas(3, { kind: 'count', value: 2 })).toBe(2);
+  });
+
+  it("--other.budget etl=30 with 4 live etl connections and the monitor commits 31 other slots, and the budget leaves room for them", () => {
+    const pg = postgres({ connections: [group('coder', 18), group('other', 4, { role: 'etl', database: 'warehouse' }), group('monitor', 1, { state: 'active' })] });
+    const capacity = capacityOf(snapshot({ postgres: pg, plan: plan({ otherBudgets: [{ text: 'etl', selector: { kind: 'role', role: 'etl', database: null }, budget: 30 }] }) }));
+    expect(capacity.other).toBe(5);
+    expect(capacity.otherCommitted).toBe(31);
+    expect(capacity.otherDeclarations).toEqual([{ text: 'etl', budget: 30, live: 4 }]);
+    // 57 available - 31 committed - 63 budget.
+    expect(capacity.budgetHeadroom).toEqual({ steady: -37, rollout: -58 });
+    expect(capacity.slots.parts).toMatchObject({ other: 5, other_unopened: 26, coder_unopened: 8, free: 0, overcommit: 37 });
+  });
+
+  it('a declaration below what it holds counts what it holds: the live count wins', () => {
+    const pg = postgres({ connections: [group('coder', 18), group('other', 12, { application: 'airflow' }), group('monitor', 1)] });
+    const capacity = capacityOf(snapshot({ postgres: pg, plan: plan({ otherBudgets: [{ text: 'app:airflow', selector: { kind: 'application', application: 'airflow' }, budget: 5 }] }) }));
+    expect(capacity.otherCommitted).toBe(6);
+    expect(capacity.otherBudgeted).toBe(13);
+    expect(capacity.budgetHeadroom?.steady).toBe(57 - 13 - 63);
   });
 
   it('recommends 0 when no pool max fits and nothing when there is no replica', () => {
@@ -158,6 +190,11 @@ const snapshotArb = fc
       fc.record({ kind: fc.constant('percent' as const), value: fc.integer({ min: 0, max: 100 }) }),
       fc.record({ kind: fc.constant('count' as const), value: fc.integer({ min: 0, max: 10 }) }),
     ),
+    unavailable: fc.oneof(
+      fc.record({ kind: fc.constant('percent' as const), value: fc.integer({ min: 0, max: 100 }) }),
+      fc.record({ kind: fc.constant('count' as const), value: fc.integer({ min: 0, max: 10 }) }),
+    ),
+    declared: fc.option(fc.integer({ min: 0, max: 6000 }), { nil: null }),
     margin: fc.double({ min: 0, max: 0.95, noNaN: true }),
   })
   .map(
@@ -175,6 +212,9 @@ const snapshotArb = fc
         defaultPoolMax: input.defaultPoolMax,
         extraConnections: input.extra,
         maxSurge: input.surge,
+        maxUnavailable: input.unavailable,
+        // The other role's pool, declared or not.
+        otherBudgets: input.declared === null ? [] : [{ text: 'analytics', selector: { kind: 'role', role: 'analytics', database: null }, budget: input.declared }],
         safetyMargin: input.margin,
       }),
     }),
@@ -207,7 +247,7 @@ describe('the capacity model for any snapshot', () => {
       fc.property(snapshotArb, (input) => {
         const c = capacityOf(input);
         fc.pre(c.budget !== null);
-        if (Number.isFinite(c.budget!.steady)) expect(c.budgetHeadroom!.steady).toBe(c.available - c.other! - c.budget!.steady);
+        if (Number.isFinite(c.budget!.steady)) expect(c.budgetHeadroom!.steady).toBe(c.available - Math.max(c.other!, c.otherCommitted!) - c.budget!.steady);
         else expect(c.budgetHeadroom!.steady).toBe(Number.NEGATIVE_INFINITY);
       }),
     );
@@ -240,10 +280,10 @@ describe('the capacity model for any snapshot', () => {
       fc.property(snapshotArb, (input) => {
         const c = capacityOf(input);
         if (c.recommendedPoolMax === null || c.recommendedPoolMax === 0) return;
-        const pods = c.replicas.planned + surgeReplicas(c.replicas.planned, input.plan.maxSurge);
-        expect(pods * (c.recommendedPoolMax + input.plan.extraConnections)).toBeLessThanOrEqual(c.marginCapacity - c.other!);
+        const pods = c.replicas.planned + c.surgePods + c.unavailablePods;
+        expect(pods * (c.recommendedPoolMax + input.plan.extraConnections)).toBeLessThanOrEqual(c.marginCapacity - c.otherBudgeted!);
         // and one more per replica would not fit
-        expect(pods * (c.recommendedPoolMax + 1 + input.plan.extraConnections)).toBeGreaterThan(c.marginCapacity - c.other!);
+        expect(pods * (c.recommendedPoolMax + 1 + input.plan.extraConnections)).toBeGreaterThan(c.marginCapacity - c.otherBudgeted!);
       }),
     );
   });
@@ -258,8 +298,8 @@ describe('the capacity model for any snapshot', () => {
           return;
         }
         const cost = c.largestPoolMax + input.plan.extraConnections;
-        if (c.maxSafeReplicas! > 0) expect(c.maxSafeReplicas! * cost).toBeLessThanOrEqual(c.marginCapacity - c.other!);
-        expect((c.maxSafeReplicas! + 1) * cost).toBeGreaterThan(c.marginCapacity - c.other!);
+        if (c.maxSafeReplicas! > 0) expect(c.maxSafeReplicas! * cost).toBeLessThanOrEqual(c.marginCapacity - c.otherBudgeted!);
+        expect((c.maxSafeReplicas! + 1) * cost).toBeGreaterThan(c.marginCapacity - c.otherBudgeted!);
       }),
     );
   });

@@ -11,12 +11,38 @@ describe('configuration', () => {
     expect(config.coder.extraConnections).toBe(1);
     expect(config.coder.replicas).toBeNull();
     expect(config.coder.maxSurge).toEqual({ kind: 'percent', value: 25 });
+    expect(config.coder.maxUnavailable).toEqual({ kind: 'percent', value: 25 });
+    expect(config.other.budgets).toEqual([]);
     expect(config.coder.replicasFromDb).toBe(false);
     expect(config.capacity.safetyMargin).toBe(0.2);
     expect(config.poll).toEqual({ schedule: '*/15 * * * * *', timeoutMs: 5000 });
     expect(config.web).toEqual({ host: '', port: 9816, configFile: null });
     expect(config.log.level).toBe('info');
     expect(config.postgres.providerReserved).toBe('auto');
+  });
+
+  it('reads --other.budget as role, role@database and app: declarations', () => {
+    const config = parseConfig(['--postgres.url', url], { CAPACITY_OTHER_BUDGET: 'etl=30, grafana@metrics=5,app:airflow-scheduler=12' });
+    expect(config.other.budgets).toEqual([
+      { text: 'etl', selector: { kind: 'role', role: 'etl', database: null }, budget: 30 },
+      { text: 'grafana@metrics', selector: { kind: 'role', role: 'grafana', database: 'metrics' }, budget: 5 },
+      { text: 'app:airflow-scheduler', selector: { kind: 'application', application: 'airflow-scheduler' }, budget: 12 },
+    ]);
+  });
+
+  it('lists every malformed --other.budget declaration, naming the expected form', () => {
+    const problems = problemsOf(['--postgres.url', url, '--other.budget', 'etl=lots,app:=3,a@b@c=1,etl=2,etl=4']);
+    expect(problems).toEqual([
+      expect.stringContaining('"etl=lots" is not SELECTOR=N; expected e.g. etl=30, etl@warehouse=30 or app:airflow=12'),
+      expect.stringContaining('"app:=3": app: needs an application_name'),
+      expect.stringContaining('"a@b@c=1": expected role=N or role@database=N'),
+      expect.stringContaining('"etl" is declared twice'),
+    ]);
+  });
+
+  it('takes --coder.max-unavailable as a count or a percentage, as Kubernetes does', () => {
+    expect(parseConfig(['--postgres.url', url, '--coder.max-unavailable', '1'], {}).coder.maxUnavailable).toEqual({ kind: 'count', value: 1 });
+    expect(problemsOf(['--postgres.url', url, '--coder.max-unavailable', 'half'])).toEqual([expect.stringContaining('expected a count (2) or a percentage (25%), as Kubernetes maxUnavailable')]);
   });
 
   it("takes Coder's role and database from the connection URL", () => {

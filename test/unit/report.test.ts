@@ -191,10 +191,10 @@ describe('cannot judge: the monitor never reports a fit it cannot know', () => {
 });
 
 describe("check's what-if pool max", () => {
-  it('6 planned replicas at pool max 15 on the reference server: budget 96 / 128, largest pool max 3, 2 replicas fit', () => {
+  it('6 planned replicas at pool max 15 on the reference server: budget 96 / 144, largest pool max 3, 2 replicas fit', () => {
     const planned = withPoolMax(snapshot({ plan: plan({ plannedReplicas: 6 }) }), 15);
     const capacity = computeCapacity(planned)!;
-    expect(capacity.budget).toEqual({ steady: 96, rollout: 128 });
+    expect(capacity.budget).toEqual({ steady: 96, rollout: 144 });
     expect(capacity.recommendedPoolMax).toBe(3);
     expect(capacity.maxSafeReplicas).toBe(2);
   });
@@ -209,6 +209,7 @@ describe('the slot composition', () => {
       reserved: 0,
       provider: 0,
       other: 8,
+      other_unopened: 0,
       coder_active: 3,
       coder_idle: 15,
       coder_unopened: 31,
