@@ -5,7 +5,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
 import pg from 'pg';
-import { formatDbStats, formatFillerSeries, formatPubsubConnected, withDefaults, type DbStats } from './client-golang-format.js';
+import { ConnectionActivity } from './connection-activity.js';
+import { filterFamilies, formatDbStats, formatFillerSeries, formatPubsubConnected, withDefaults, type DbStats } from './client-golang-format.js';
 
 export { formatDbStats, formatFillerSeries, formatGoFloat, formatPubsubConnected, type DbStats } from './client-golang-format.js';
 
@@ -15,8 +16,16 @@ export interface StandInReplicaOptions {
   poolMax: number;
   /** Pooled connections to hold at start. */
   open: number;
-  /** How many of the open connections the metrics show as in use (default 0). */
+  /**
+   * How many of the open connections are in use running a statement (default 0): PostgreSQL
+   * sees them 'active', as a real pool's busy connections.
+   */
   inUse?: number;
+  /**
+   * How many more hold a transaction open and do nothing (BEGIN; SELECT 1), as
+   * coder/coder#21339 found: 'idle in transaction' to PostgreSQL, in use to the pool.
+   */
+  idleInTransaction?: number;
   /** HTTP port; 0 (default) = any free port. */
   port?: number;
   host?: string;
@@ -27,6 +36,12 @@ export interface StandInReplicaOptions {
    * them. Real Coder sets none: pass '' to behave like it.
    */
   applicationName?: string;
+  /**
+   * Whether /metrics?name[]=... serves only the families named, as client_golang 1.24 and
+   * later do (default true); false behaves like an older coderd, which ignores the
+   * parameter and sends everything.
+   */
+  honoursNameFilter?: boolean;
 }
 
 export interface StandInReplica {
@@ -34,7 +49,12 @@ export interface StandInReplica {
   url: string;
   /** Grows or shrinks the pooled connections; rejects when PostgreSQL refuses one. */
   setOpen(n: number): Promise<void>;
+  /** Connections running a statement; counted in go_sql_in_use_connections. */
   setInUse(n: number): void;
+  /** Connections left idle in a transaction; counted in go_sql_in_use_connections too. */
+  setIdleInTransaction(n: number): Promise<void>;
+  /** Bumps go_sql_max_idle_closed_total and its siblings (no connection is really closed). */
+  addClosed(closed: { maxIdle?: number; maxIdleTime?: number; maxLifetime?: number }): void;
   /**
    * When true, requests are accepted and never answered (a stuck replica); requests
    * already hanging stay so until the client gives up or close().
@@ -78,6 +98,9 @@ class Replica implements StandInReplica {
   #listener: pg.Client | undefined;
   #pubsubConnected = false;
   #inUse: number;
+  #idleInTransaction: number;
+  readonly #activity = new ConnectionActivity();
+  #closes = { maxIdle: 0, maxIdleTime: 0, maxLifetime: 0 };
   #hang = false;
   #closed = false;
   #waitCount = 0;
@@ -90,6 +113,7 @@ class Replica implements StandInReplica {
     this.#opts = opts;
     this.#applicationName = opts.applicationName ?? DEFAULT_APPLICATION_NAME;
     this.#inUse = opts.inUse ?? 0;
+    this.#idleInTransaction = opts.idleInTransaction ?? 0;
     // Built once: thousands of series that never change are not worth rebuilding per scrape.
     this.#filler = formatFillerSeries(opts.fillerSeries ?? 0);
     this.#server = http.createServer((req, res) => this.#answer(req, res));
@@ -130,6 +154,36 @@ class Replica implements StandInReplica {
   setInUse(n: number): void {
     assertCount('inUse', n);
     this.#inUse = n;
+    void this.#schedule(() => this.#arrange());
+  }
+
+  setIdleInTransaction(n: number): Promise<void> {
+    assertCount('idleInTransaction', n);
+    this.#idleInTransaction = n;
+    return this.#schedule(() => this.#arrange());
+  }
+
+  addClosed(closed: { maxIdle?: number; maxIdleTime?: number; maxLifetime?: number }): void {
+    this.#closes = {
+      maxIdle: this.#closes.maxIdle + (closed.maxIdle ?? 0),
+      maxIdleTime: this.#closes.maxIdleTime + (closed.maxIdleTime ?? 0),
+      maxLifetime: this.#closes.maxLifetime + (closed.maxLifetime ?? 0),
+    };
+  }
+
+  /** Runs after the pending resizes and arrangements, one at a time. */
+  #schedule(work: () => Promise<void>): Promise<void> {
+    const run = this.#queue.then(work);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** What each pooled connection does: transactions first, then running statements, the rest idle. */
+  async #arrange(): Promise<void> {
+    if (this.#closed) return;
+    const transaction = Math.min(this.#idleInTransaction, this.#pool.length);
+    const active = Math.min(this.#inUse, this.#pool.length - transaction);
+    await this.#activity.arrange([...this.#pool], { transaction, active });
   }
 
   setHang(hang: boolean): void {
@@ -143,7 +197,7 @@ class Replica implements StandInReplica {
 
   stats(): Required<DbStats> & { pubsubConnected: boolean } {
     const open = this.#pool.length;
-    const inUse = Math.min(this.#inUse, open);
+    const inUse = Math.min(this.#inUse + this.#idleInTransaction, open);
     return {
       ...withDefaults({
         maxOpen: this.#opts.poolMax,
@@ -151,6 +205,9 @@ class Replica implements StandInReplica {
         inUse,
         waitCount: this.#waitCount,
         waitDurationSeconds: this.#waitDurationSeconds,
+        maxIdleClosed: this.#closes.maxIdle,
+        maxIdleTimeClosed: this.#closes.maxIdleTime,
+        maxLifetimeClosed: this.#closes.maxLifetime,
       }),
       pubsubConnected: this.#pubsubConnected,
     };
@@ -166,6 +223,7 @@ class Replica implements StandInReplica {
       : Promise.resolve();
     this.#server.closeAllConnections();
     await this.#queue;
+    await this.#activity.releaseAll(this.#pool);
     const clients = this.#pool.splice(0);
     if (this.#listener) clients.push(this.#listener);
     this.#listener = undefined;
@@ -183,13 +241,14 @@ class Replica implements StandInReplica {
       throw new RangeError(`open (${target}) cannot exceed poolMax (${this.#opts.poolMax}): database/sql would never open more`);
     }
     while (this.#pool.length > target) {
-      const client = this.#pool.pop();
-      await client?.end().catch(() => undefined);
+      const client = this.#pool.pop() as pg.Client;
+      await this.#activity.release(client);
+      await client.end().catch(() => undefined);
     }
     const missing = target - this.#pool.length;
-    if (missing <= 0) return;
+    if (missing <= 0) return this.#arrange();
     const results = await Promise.allSettled(
-      Array.from({ length: missing }, (_, i) => this.#connect(`pooled connection ${this.#pool.length + i + 1} of ${target}`)),
+      Array.from({ length: missing }, (_, i) => this.#connectPooled(`pooled connection ${this.#pool.length + i + 1} of ${target}`)),
     );
     const failures: unknown[] = [];
     for (const result of results) {
@@ -201,6 +260,7 @@ class Replica implements StandInReplica {
       const first = failures[0] instanceof Error ? failures[0].message : String(failures[0]);
       throw new Error(`${failures.length} of ${missing} new connections failed; now holding ${this.#pool.length}. First: ${first}`);
     }
+    await this.#arrange();
   }
 
   #adopt(client: pg.Client): void {
@@ -208,9 +268,27 @@ class Replica implements StandInReplica {
     // A backend terminated from the server side drops out of the pool, as database/sql
     // discards a broken connection.
     client.on('end', () => {
+      this.#activity.forget(client);
       const at = this.#pool.indexOf(client);
       if (at >= 0) this.#pool.splice(at, 1);
     });
+  }
+
+  /**
+   * A pooled connection runs a query once it is open, as database/sql's first use (and
+   * lib/pq's) does: behind PgBouncer a client holds a server connection only from its
+   * first query on, so an unused stand-in would hold nothing on PostgreSQL.
+   */
+  async #connectPooled(role: string): Promise<pg.Client> {
+    const client = await this.#connect(role);
+    try {
+      await client.query('SELECT 1');
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`stand-in replica: ${role} to ${describeTarget(this.#opts.connectionString)} failed its first query: ${reason}`);
+    }
+    return client;
   }
 
   async #connect(role: string): Promise<pg.Client> {
@@ -238,7 +316,8 @@ class Replica implements StandInReplica {
       res.on('close', () => this.#hung.delete(res));
       return;
     }
-    const body = this.#exposition();
+    const names = new URL(req.url ?? '/', 'http://stand-in').searchParams.getAll('name[]');
+    const body = this.#opts.honoursNameFilter === false ? this.#exposition() : filterFamilies(this.#exposition(), names);
     res.setHeader('Content-Type', 'text/plain; version=0.0.4; charset=utf-8');
     if (!acceptsGzip(req.headers['accept-encoding'])) {
       res.setHeader('Content-Length', Buffer.byteLength(body));

@@ -6,8 +6,10 @@
 import type { Logger } from './log.js';
 import type { BlindReason } from './model/blind.js';
 import { evaluate } from './model/capacity.js';
+import { observeDemand, type DemandWindow } from './model/demand.js';
+import { PollHistory, historyPointOf } from './model/history.js';
 import type { PollResult } from './model/poll-result.js';
-import type { CoderAttribution, Observations, PlanSettings, ReplicaSources, Snapshot } from './model/snapshot.js';
+import type { CoderAttribution, Observations, PlanSettings, PoolCloses, ReplicaSources, Snapshot } from './model/snapshot.js';
 import type { Source } from './sources/source.js';
 
 export type { PollResult };
@@ -21,17 +23,27 @@ export interface PollerOptions {
   /** Where PostgreSQL is, for the "reachable again" line. */
   postgresAddress: string;
   logger: Logger;
+  /** --capacity.demand-window: how far back the pool Coder needs and the status page's picture look. */
+  demandWindowMs?: number;
 }
+
+/** --capacity.demand-window's default: a day holds a working day's peak and the night's jobs. */
+export const DEFAULT_DEMAND_WINDOW_MS = 24 * 3600 * 1000;
 
 type Listener = (result: PollResult) => void;
 
 /** What a poll observed when a source said nothing of it. */
-const nothingObserved: Observations = { postgres: null, postgresFailure: null, roundTripSeconds: null, replicas: [] };
+const nothingObserved: Observations = { postgres: null, postgresFailure: null, roundTripSeconds: null, replicas: [], pooler: null };
 
 export class Poller {
   private latestResult: PollResult | null = null;
   private lastSuccessAt: number | null = null;
   private readonly listeners: Listener[] = [];
+  /** Poll state the next snapshot carries, as previousUnaccounted: the model itself keeps none. */
+  private demand: DemandWindow | null = null;
+  private lastCloses: { at: number; replicas: { replica: string; closed: PoolCloses }[] } | null = null;
+  /** The polls of the demand window, for the status page's picture (bounded: see model/history.ts). */
+  readonly history: PollHistory;
   /** What was last logged, so a persisting state is logged once, not every poll. */
   private readonly reported = {
     postgresDown: null as string | null,
@@ -40,7 +52,9 @@ export class Poller {
     replicaErrors: new Map<string, string>(),
   };
 
-  constructor(private readonly options: PollerOptions) {}
+  constructor(private readonly options: PollerOptions) {
+    this.history = new PollHistory(options.demandWindowMs ?? DEFAULT_DEMAND_WINDOW_MS);
+  }
 
   get latest(): PollResult | null {
     return this.latestResult;
@@ -56,9 +70,12 @@ export class Poller {
   }
 
   async pollOnce(): Promise<PollResult> {
+    const startedAt = Date.now();
     const collected = await Promise.all(this.options.sources.map((source) => source.collect()));
     const observed: Observations = Object.assign({ ...nothingObserved }, ...collected.map((collection) => collection.observations));
     const reports = collected.flatMap((collection) => collection.reports);
+    // The demand window takes this poll's in-use counts before the model reads it.
+    this.demand = observeDemand(this.demand, observed.replicas, startedAt, this.history.windowMs);
     const snapshot: Snapshot = {
       postgres: observed.postgres,
       postgresFailure: observed.postgresFailure,
@@ -67,6 +84,13 @@ export class Poller {
       sources: this.options.replicaSources,
       attribution: this.options.attribution,
       previousUnaccounted: this.latestResult?.capacity?.unaccounted ?? null,
+      pooler: observed.pooler,
+      previousCloses: this.lastCloses && { secondsAgo: (startedAt - this.lastCloses.at) / 1000, replicas: this.lastCloses.replicas },
+      demand: this.demand,
+    };
+    this.lastCloses = {
+      at: startedAt,
+      replicas: observed.replicas.flatMap((replica) => (replica.closed === null ? [] : [{ replica: replica.replica, closed: replica.closed }])),
     };
     const evaluation = evaluate(snapshot);
     const result: PollResult = {
@@ -82,6 +106,7 @@ export class Poller {
     };
     if (observed.postgres) this.lastSuccessAt = result.completedAt;
     this.latestResult = result;
+    this.history.record(historyPointOf(result));
     this.logTransitions(result);
     for (const listener of this.listeners) listener(result);
     return result;
@@ -151,5 +176,7 @@ function blindMessage(reason: BlindReason, result: PollResult): string {
       return "Coder's database does not exist in PostgreSQL, so no connection can be attributed to Coder: check --coder.database";
     case 'coder_connections_mismatch':
       return "the replicas report more connections than PostgreSQL shows for Coder's role, database and application name, two polls in a row: check --coder.role, --coder.database and --coder.application-name";
+    case 'pgbouncer_unreadable':
+      return "a PgBouncer instance of --pgbouncer.url cannot be read, none was found, or one has no [databases] entry for Coder's database: the pooler's figures, the budget on PostgreSQL and its headroom stay absent (the instances' own log lines say which and why)";
   }
 }

@@ -3,16 +3,30 @@
 // No clock, no network, no logging: every figure here is a function of its input.
 
 import { blindReasonsOf, hidesAttribution, hidesBudget, type BlindReason } from './blind.js';
+import { poolDemand, type PoolDemand } from './demand.js';
+import { maxConnectionsToFit, type MaxConnectionsFit } from './max-connections-fit.js';
 import { otherCommitment, type OtherDeclaration } from './other-budget.js';
+import { poolerCapacity, postgresBudget, type Phased, type PoolerCapacity } from './pooler.js';
 import { postgresFailureKind } from './postgres-failure.js';
 import { slotComposition, type SlotComposition } from './slots.js';
 import type { MaxSurge, PlanSettings, PostgresFacts, ReplicaSample, Snapshot } from './snapshot.js';
+import { unbudgetedUse, type UnbudgetedUse } from './unbudgeted.js';
+
+/** Figures past the budget: where slots go unbudgeted, the pool Coder needs, the server size that fits. */
+export interface BeyondTheBudget {
+  /** Idle-in-transaction sessions, the NOTIFY queue, pool churn (unbudgeted.ts). */
+  unbudgeted: UnbudgetedUse;
+  /** The pool max Coder needed over the demand window, beside the recommended one (demand.ts). */
+  demand: PoolDemand;
+  /** The smallest max_connections that fits a rollout, and that keeps the margin; null while the budget is unknown or unbounded. */
+  fittingMaxConnections: MaxConnectionsFit | null;
+}
 
 /**
  * Derived figures for one snapshot whose PostgreSQL poll succeeded. A figure that a blind
  * reason breaks (see blind.ts) is null: absent on /metrics, "unknown" in every view.
  */
-export interface Capacity {
+export interface Capacity extends BeyondTheBudget {
   /** A = M - S - R - V */
   available: number;
   reserved: { superuser: number; reserved: number; provider: number };
@@ -44,7 +58,11 @@ export interface Capacity {
   unboundedPools: boolean;
   /** null when no replica is configured or found: a budget of 0 would read as a fit. */
   budget: { steady: number; rollout: number } | null;
-  /** A - Uo - budget per phase; null when either side is unknown. */
+  /** Bpg: the budget, or with PgBouncer in front min(budget, its server cap for Coder); null while either is unknown. */
+  postgresBudget: Phased | null;
+  /** The PgBouncer layer (pooler.ts); null without --pgbouncer.url. */
+  pooler: PoolerCapacity | null;
+  /** A - Uo - Bpg per phase; null when either side is unknown. */
   budgetHeadroom: { steady: number; rollout: number } | null;
   /** Am = floor(A x (1 - m)) */
   marginCapacity: number;
@@ -242,7 +260,9 @@ export function evaluate(snapshot: Snapshot): Evaluation {
   // Blindness first: it decides which figures exist. Unaccounted needs only Uc and the scrapes.
   const UcSeen = coderConnections(pg);
   const attributable = pg.coderRole !== null && pg.coderDatabase !== null;
-  const unaccounted = attributable ? unaccountedConnections(UcSeen, snapshot.replicas) : null;
+  // Behind PgBouncer, Coder's backends are the pooler's server connections, not the replicas'
+  // open connections: the two do not compare, so unaccounted (and its mismatch) is absent.
+  const unaccounted = attributable && !snapshot.pooler ? unaccountedConnections(UcSeen, snapshot.replicas) : null;
   const blind = blindReasonsOf(snapshot, unaccounted);
 
   const Uc = hidesAttribution(blind) ? null : UcSeen;
@@ -252,9 +272,12 @@ export function evaluate(snapshot: Snapshot): Evaluation {
   const Uo = UoLive === null || commitment === null ? null : Math.max(UoLive, commitment.committed);
   const steady = hidesBudget(blind) ? null : steadyBudget(snapshot, Np);
   const budget = steady === null ? null : { steady, rollout: rolloutBudget(snapshot, steady, Np) };
+  const pooler = snapshot.pooler ? poolerCapacity(snapshot.pooler, budget, Uo === null ? null : A - Uo) : null;
+  // What reaches PostgreSQL: the pooler caps, but does not multiply, Coder's connections.
+  const Bpg = budget === null || pooler === null ? budget : pooler.serverCap === null ? null : postgresBudget(budget, pooler.serverCap);
   const headroom = A - U;
 
-  const capacity: Capacity = {
+  const figures: Omit<Capacity, keyof BeyondTheBudget> = {
     available: A,
     reserved: {
       superuser: pg.superuserReservedConnections,
@@ -276,10 +299,12 @@ export function evaluate(snapshot: Snapshot): Evaluation {
     largestPoolMax: P,
     unboundedPools: budget !== null && !Number.isFinite(budget.steady),
     budget,
+    postgresBudget: Bpg,
+    pooler,
     budgetHeadroom:
-      budget === null || Uo === null
+      Bpg === null || Uo === null
         ? null
-        : { steady: budgetHeadroom(A, Uo, budget.steady), rollout: budgetHeadroom(A, Uo, budget.rollout) },
+        : { steady: budgetHeadroom(A, Uo, Bpg.steady), rollout: budgetHeadroom(A, Uo, Bpg.rollout) },
     marginCapacity: Am,
     recommendedPoolMax: Uo === null || hidesBudget(blind) ? null : recommendedPoolMax(Am, Uo, Np, plan),
     maxSafeReplicas: Uo === null || hidesBudget(blind) ? null : maxSafeReplicas(Am, Uo, P, plan.extraConnections),
@@ -292,8 +317,27 @@ export function evaluate(snapshot: Snapshot): Evaluation {
       coderActive: Uc === null ? null : coderActiveConnections(pg),
       coder: Uc,
       headroom,
-      budget,
+      budget: Bpg,
     }),
   };
+  const capacity: Capacity = { ...figures, ...beyondTheBudget(snapshot, figures) };
   return { capacity, blind, postgresFull: headroom <= 0 };
+}
+
+/** The figures of BeyondTheBudget, from the snapshot and the budget's figures. */
+function beyondTheBudget(snapshot: Snapshot, figures: Omit<Capacity, keyof BeyondTheBudget>): BeyondTheBudget {
+  const { plan } = snapshot;
+  const { budget, otherBudgeted, recommendedPoolMax: recommended, reserved } = figures;
+  const { planned } = figures.replicas;
+  const fit =
+    budget === null || otherBudgeted === null || recommended === null
+      ? null
+      : maxConnectionsToFit({
+          reservedSlots: reserved.superuser + reserved.reserved + reserved.provider,
+          other: otherBudgeted,
+          rolloutBudget: budget.rollout,
+          largestPoolMax: figures.largestPoolMax,
+          recommendedAt: (slots) => recommendedPoolMax(marginCapacity(slots, plan.safetyMargin), otherBudgeted, planned, plan),
+        });
+  return { unbudgeted: unbudgetedUse(snapshot), demand: poolDemand(snapshot.demand, recommended), fittingMaxConnections: fit };
 }

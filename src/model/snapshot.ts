@@ -1,7 +1,9 @@
 // The one input of the capacity model: what the sources saw in one poll, plus the
 // planning settings the formulas need. Sources produce the parts; nothing here does I/O.
 
+import type { DemandWindow } from './demand.js';
 import type { PostgresFailure } from './postgres-failure.js';
+import type { PoolerObservation } from './pooler.js';
 
 /** Who a PostgreSQL client backend belongs to. */
 export type ConnectionOwner = 'coder' | 'other' | 'monitor';
@@ -69,6 +71,21 @@ export interface PostgresFacts {
   /** Why the replicas table could not be read (--coder.replicas-from-db); null when it was, or was not asked for. */
   replicasTableError: string | null;
   session: MonitorSession;
+  /**
+   * Per owner, the oldest session idle in a transaction: the statement's now() minus its
+   * state_change, in seconds, computed in PostgreSQL so that no clock enters the model.
+   * Owners with none are left out.
+   */
+  idleInTransaction: { owner: ConnectionOwner; oldestSeconds: number }[];
+  /** pg_notification_queue_usage(): the share of the NOTIFY queue in use, 0 to 1. */
+  notifyQueueUsage: number;
+}
+
+/** Connections a pool closed (and will reopen), by why: go_sql_max_idle_closed_total and its siblings. */
+export interface PoolCloses {
+  maxIdle: number | null;
+  maxIdleTime: number | null;
+  maxLifetime: number | null;
 }
 
 /** What one Coder replica's /metrics said (or last said). */
@@ -90,6 +107,10 @@ export interface ReplicaSample {
   waitDurationSeconds: number | null;
   /** coder_pubsub_connected: the LISTEN connection outside the pool (null when absent). */
   pubsubConnected: number | null;
+  /** Size of the last exposition, decompressed: many MB from a coderd that ignores name[] (before client_golang 1.24). */
+  scrapeBytes: number | null;
+  /** The pool's close counters (null when down): each close is a backend reopened later. */
+  closed: PoolCloses | null;
 }
 
 /** How many extra pods a rolling update may add: a count or a percentage of replicas. */
@@ -142,6 +163,8 @@ export interface Observations {
   /** Wall time of PostgreSQL's poll statement; null when it did not run. */
   roundTripSeconds: number | null;
   replicas: ReplicaSample[];
+  /** What the PgBouncer instances in front of Coder said; null when no --pgbouncer.url is configured. */
+  pooler: PoolerObservation | null;
 }
 
 /** How Coder's connections are recognised: --coder.role, --coder.database, --coder.application-name. */
@@ -162,4 +185,10 @@ export interface Snapshot {
   attribution: CoderAttribution;
   /** The previous poll's unaccounted figure: a mismatch must hold for two polls in a row. */
   previousUnaccounted: number | null;
+  /** The previous poll's close counters and how long before this one it ran: a rate needs two polls. */
+  previousCloses: { secondsAgo: number; replicas: { replica: string; closed: PoolCloses }[] } | null;
+  /** Each replica's in-use peaks over --capacity.demand-window, through this poll (demand.ts). */
+  demand: DemandWindow | null;
+  /** PgBouncer between Coder and PostgreSQL (--pgbouncer.url); absent or null: Coder connects directly. */
+  pooler?: PoolerObservation | null;
 }

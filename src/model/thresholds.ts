@@ -9,4 +9,17 @@ export const thresholds = {
   utilizationCritical: 0.9,
   /** A poll round trip above this is slow: CoderPostgresLatencyHigh. */
   roundTripSeconds: 0.01,
+  /** A Coder session idle in a transaction for longer than this: CoderPostgresIdleInTransaction, a warning finding. */
+  idleInTransactionSeconds: 60,
+  /** pg_notification_queue_usage() above this: CoderPostgresNotifyQueueFilling (warning); coder/observability warns at 0.5 too. */
+  notifyQueueWarning: 0.5,
+  /** ... and above this (critical): NOTIFY fails once the queue is full, and Coder's pubsub with it. */
+  notifyQueueCritical: 0.9,
+  /**
+   * A replica closing more connections a second than this, all reasons together:
+   * CoderDatabasePoolChurn, a warning finding. One reopen every 10 s per replica is noise
+   * (a pool recycling connections by lifetime closes far fewer); sustained above it, the
+   * pool's idle cap is below its working set.
+   */
+  poolChurnClosesPerSecond: 0.1,
 } as const;

@@ -46,6 +46,12 @@ export interface PoolMetrics {
   waitDurationSeconds: number | null;
   /** coder_pubsub_connected: the LISTEN connection outside the pool (0/1). */
   pubsubConnected: number | null;
+  /** go_sql_max_idle_closed_total: closed because the idle list was full (SetMaxIdleConns). */
+  maxIdleClosed: number | null;
+  /** go_sql_max_idle_time_closed_total (SetConnMaxIdleTime) */
+  maxIdleTimeClosed: number | null;
+  /** go_sql_max_lifetime_closed_total (SetConnMaxLifetime) */
+  maxLifetimeClosed: number | null;
 }
 
 type Field = keyof PoolMetrics;
@@ -58,11 +64,17 @@ const FIELD_BY_NAME: ReadonlyMap<string, Field> = new Map<string, Field>([
   ['go_sql_wait_count_total', 'waitCount'],
   ['go_sql_wait_duration_seconds_total', 'waitDurationSeconds'],
   ['coder_pubsub_connected', 'pubsubConnected'],
+  ['go_sql_max_idle_closed_total', 'maxIdleClosed'],
+  ['go_sql_max_idle_time_closed_total', 'maxIdleTimeClosed'],
+  ['go_sql_max_lifetime_closed_total', 'maxLifetimeClosed'],
 ]);
 
 const NL = 0x0a;
 
 /** Line prefixes that can start one of our samples (every name above has one). */
+/** Every family the extractor reads: what a scrape asks coderd for by name[]. */
+export const POOL_FAMILY_NAMES: readonly string[] = [...FIELD_BY_NAME.keys()];
+
 const PREFIXES = [Buffer.from('go_sql_', 'latin1'), Buffer.from('coder_pubsub_connected', 'latin1')];
 const LONGEST_PREFIX = Math.max(...PREFIXES.map((p) => p.length));
 
@@ -213,6 +225,9 @@ export class PoolMetricsExtractor {
       waitCount: get('waitCount'),
       waitDurationSeconds: get('waitDurationSeconds'),
       pubsubConnected: get('pubsubConnected'),
+      maxIdleClosed: get('maxIdleClosed'),
+      maxIdleTimeClosed: get('maxIdleTimeClosed'),
+      maxLifetimeClosed: get('maxLifetimeClosed'),
     };
   }
 

@@ -31,6 +31,10 @@ export const liveReplicasStatement = `SELECT count(*) AS live FROM replicas WHER
  * Counted: client backends. Without pg_read_all_stats, other roles' rows show NULL
  * backend_type and state but keep usename, so those rows count too (as state "unknown").
  * PG 18's io workers and all background processes have no usename and are left out.
+ *
+ * The same scan gives each group's oldest state_change age when the group is idle in a
+ * transaction: the statement's now() minus it, so the age comes from PostgreSQL's clock
+ * and no clock enters the model. pg_notification_queue_usage() needs no privilege.
  */
 export function pollStatement(): string {
   return `
@@ -51,16 +55,18 @@ SELECT
   (SELECT coalesce(json_agg(g), '[]'::json) FROM (
      SELECT coalesce(datname, '') AS database, coalesce(usename, '') AS role,
             coalesce(application_name, '') AS application, coalesce(state, 'unknown') AS state,
-            owner, count(*) AS count
+            owner, count(*) AS count,
+            extract(epoch FROM now() - min(state_change) FILTER (WHERE state LIKE 'idle in transaction%')) AS idle_in_transaction_seconds
      FROM (
-       SELECT datname, usename, application_name, state,
+       SELECT datname, usename, application_name, state, state_change,
               CASE WHEN pid = pg_backend_pid() THEN 'monitor'
                    WHEN usename = $1 AND datname = $2 AND ($3::text IS NULL OR application_name = $3) THEN 'coder'
                    ELSE 'other' END AS owner
        FROM pg_stat_activity
        WHERE backend_type = 'client backend' OR (backend_type IS NULL AND usename IS NOT NULL)
      ) a
-     GROUP BY 1, 2, 3, 4, 5) g) AS connections`;
+     GROUP BY 1, 2, 3, 4, 5) g) AS connections,
+  pg_notification_queue_usage() AS notify_queue_usage`;
 }
 
 /**
@@ -82,7 +88,17 @@ export interface PollRow {
   session_database: string;
   session_port: number | null;
   session_superuser: boolean | null;
-  connections: { database: string; role: string; application: string; state: string; owner: ConnectionOwner; count: number }[];
+  connections: {
+    database: string;
+    role: string;
+    application: string;
+    state: string;
+    owner: ConnectionOwner;
+    count: number;
+    /** Only for the groups idle in a transaction; null when the monitor may not see state_change. */
+    idle_in_transaction_seconds: number | null;
+  }[];
+  notify_queue_usage: number;
 }
 
 /** Applications beyond this many distinct names fold into OTHER_APPLICATION: a label must stay bounded. */
@@ -146,7 +162,7 @@ export function parsePollRow(row: PollRow, providerReserved: number | 'auto'): P
       connectionLimit: row.coder_database.datconnlimit,
     },
     privilegesSufficient: row.privileged === true || row.session_superuser === true,
-    connections: foldApplications(row.connections.map((group) => ({ ...group, count: Number(group.count) }))),
+    connections: foldApplications(row.connections.map(({ idle_in_transaction_seconds: _age, ...group }) => ({ ...group, count: Number(group.count) }))),
     liveReplicasFromDb: null,
     replicasTableError: null,
     session: {
@@ -155,5 +171,21 @@ export function parsePollRow(row: PollRow, providerReserved: number | 'auto'): P
       port: row.session_port,
       superuser: row.session_superuser === true,
     },
+    idleInTransaction: oldestIdleInTransaction(row.connections),
+    notifyQueueUsage: Number(row.notify_queue_usage),
   };
+}
+
+/**
+ * The oldest idle-in-transaction age per owner, over the groups. A session that changed
+ * state after the statement began shows a hair below 0: that is 0.
+ */
+function oldestIdleInTransaction(groups: PollRow['connections']): PostgresFacts['idleInTransaction'] {
+  const oldest = new Map<ConnectionOwner, number>();
+  for (const group of groups) {
+    if (group.idle_in_transaction_seconds === null || group.idle_in_transaction_seconds === undefined) continue;
+    const age = Math.max(0, Number(group.idle_in_transaction_seconds));
+    oldest.set(group.owner, Math.max(oldest.get(group.owner) ?? 0, age));
+  }
+  return [...oldest.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([owner, oldestSeconds]) => ({ owner, oldestSeconds }));
 }

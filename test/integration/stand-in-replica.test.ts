@@ -201,6 +201,52 @@ describe('a stand-in replica', () => {
     expect(replica.stats().pubsubConnected).toBe(true);
   });
 
+  /** The stand-in's pooled backends by pg_stat_activity.state (the LISTEN connection left out). */
+  async function states(applicationName: string): Promise<Record<string, number>> {
+    const { rows } = await admin.query<{ state: string; n: number }>(
+      `SELECT state, count(*)::int AS n FROM pg_stat_activity
+        WHERE application_name = $1 AND backend_type = 'client backend' AND query <> 'LISTEN coder_pubsub' GROUP BY state`,
+      [applicationName],
+    );
+    return Object.fromEntries(rows.map((row) => [row.state, row.n]));
+  }
+
+  it('runs a statement on each in-use connection, so PostgreSQL sees them active as a busy pool', async () => {
+    const { replica, applicationName } = await standIn({ poolMax: 10, open: 5, inUse: 2 });
+    await expect.poll(() => states(applicationName)).toEqual({ active: 2, idle: 3 });
+    replica.setInUse(4);
+    await expect.poll(() => states(applicationName)).toEqual({ active: 4, idle: 1 });
+    replica.setInUse(1);
+    await expect.poll(() => states(applicationName)).toEqual({ active: 1, idle: 4 });
+  });
+
+  it('leaves a connection idle in a transaction, counted in use by the pool, until told otherwise', async () => {
+    const { replica, applicationName } = await standIn({ poolMax: 10, open: 4, inUse: 1 });
+    await replica.setIdleInTransaction(1);
+    await expect.poll(() => states(applicationName)).toEqual({ 'idle in transaction': 1, active: 1, idle: 2 });
+    expect(await metrics(replica)).toContain('go_sql_in_use_connections{db_name=""} 2\n');
+    await replica.setIdleInTransaction(0);
+    await expect.poll(() => states(applicationName)).toEqual({ active: 1, idle: 3 });
+  });
+
+  it('stops its running statements before it hangs up: no backend outlives close() or a smaller pool', async () => {
+    const { replica, applicationName } = await standIn({ poolMax: 10, open: 4, inUse: 4 });
+    await expect.poll(() => states(applicationName)).toEqual({ active: 4 });
+    await replica.setOpen(2);
+    await expect.poll(() => backends(applicationName)).toBe(3);
+    await replica.close();
+    await expect.poll(() => backends(applicationName)).toBe(0);
+  });
+
+  it('serves the closes added with addClosed as client_golang counters', async () => {
+    const { replica } = await standIn({ poolMax: 10, open: 1 });
+    replica.addClosed({ maxIdle: 7, maxLifetime: 2 });
+    const text = await metrics(replica);
+    expect(text).toContain('go_sql_max_idle_closed_total{db_name=""} 7\n');
+    expect(text).toContain('go_sql_max_idle_time_closed_total{db_name=""} 0\n');
+    expect(text).toContain('go_sql_max_lifetime_closed_total{db_name=""} 2\n');
+  });
+
   it('sets no application_name when given an empty one, like real Coder', async () => {
     const marker = `coder_${Date.now()}`;
     await admin.query(`CREATE ROLE ${marker} LOGIN PASSWORD 'secret'`);

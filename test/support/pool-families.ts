@@ -12,4 +12,7 @@ export const POOL_FAMILIES: ReadonlyArray<readonly [string, keyof PoolMetrics]> 
   ['go_sql_wait_count_total', 'waitCount'],
   ['go_sql_wait_duration_seconds_total', 'waitDurationSeconds'],
   ['coder_pubsub_connected', 'pubsubConnected'],
+  ['go_sql_max_idle_closed_total', 'maxIdleClosed'],
+  ['go_sql_max_idle_time_closed_total', 'maxIdleTimeClosed'],
+  ['go_sql_max_lifetime_closed_total', 'maxLifetimeClosed'],
 ];

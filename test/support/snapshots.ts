@@ -38,6 +38,8 @@ export function postgres(overrides: Partial<PostgresFacts> = {}): PostgresFacts 
     liveReplicasFromDb: null,
     replicasTableError: null,
     session: { user: 'monitor', database: 'coder', port: 5432, superuser: false },
+    idleInTransaction: [],
+    notifyQueueUsage: 0,
     ...overrides,
   };
 }
@@ -53,6 +55,8 @@ export function replica(name: string, overrides: Partial<ReplicaSample> = {}): R
     waitCount: 0,
     waitDurationSeconds: 0,
     pubsubConnected: 1,
+    closed: { maxIdle: 0, maxIdleTime: 0, maxLifetime: 0 },
+    scrapeBytes: 1024,
     ...overrides,
   };
 }
@@ -66,6 +70,8 @@ export function snapshot(overrides: Partial<Snapshot> = {}): Snapshot {
     sources: { coderTargetsConfigured: true, replicasFromDb: false },
     attribution: { role: 'coder', database: 'coder', applicationName: null },
     previousUnaccounted: null,
+    previousCloses: null,
+    demand: null,
     ...overrides,
   };
 }

@@ -172,6 +172,8 @@ const replicaArb = fc.record({
   waitCount: fc.constant(null),
   waitDurationSeconds: fc.constant(null),
   pubsubConnected: fc.option(fc.integer({ min: 0, max: 1 }), { nil: null }),
+  closed: fc.constant(null),
+  scrapeBytes: fc.constant(null),
 });
 
 const snapshotArb = fc

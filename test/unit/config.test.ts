@@ -200,3 +200,22 @@ describe('configuration', () => {
     expect(help).toContain('--coder.replicas-from-db\n');
   });
 });
+
+describe('the demand window and the what-if server size', () => {
+  it('keeps 24 h of demand by default, and reads 10m or 48h', () => {
+    expect(parseConfig(['--postgres.url', url], {}).capacity.demandWindowMs).toBe(24 * 3_600_000);
+    expect(parseConfig(['--postgres.url', url, '--capacity.demand-window', '10m'], {}).capacity.demandWindowMs).toBe(600_000);
+    expect(parseConfig(['--postgres.url', url, '--capacity.demand-window', '48h'], {}).capacity.demandWindowMs).toBe(48 * 3_600_000);
+  });
+
+  it('refuses a demand window under a minute or over a week, naming the bound', () => {
+    expect(problemsOf(['--postgres.url', url, '--capacity.demand-window', '30s'])).toEqual(['--capacity.demand-window="30s": must be 1m or longer']);
+    expect(problemsOf(['--postgres.url', url, '--capacity.demand-window', '169h'])).toEqual(['--capacity.demand-window="169h": must be 168h or shorter']);
+  });
+
+  it('judges the real server unless --postgres.max-connections names another size', () => {
+    expect(parseConfig(['--postgres.url', url], {}).check.maxConnections).toBeNull();
+    expect(parseConfig(['--postgres.url', url, '--postgres.max-connections', '300'], {}).check.maxConnections).toBe(300);
+    expect(problemsOf(['--postgres.url', url, '--postgres.max-connections', '0'])).toEqual(['--postgres.max-connections="0": must be 1 or more']);
+  });
+});

@@ -22,6 +22,9 @@ const NOTHING: PoolMetrics = {
   waitCount: null,
   waitDurationSeconds: null,
   pubsubConnected: null,
+  maxIdleClosed: null,
+  maxIdleTimeClosed: null,
+  maxLifetimeClosed: null,
 };
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -119,6 +122,9 @@ const CLIENT_GOLANG_EXPECTED: PoolMetrics = {
   waitCount: 1048576,
   waitDurationSeconds: 5321.907112374,
   pubsubConnected: 1,
+  maxIdleClosed: 2456789,
+  maxIdleTimeClosed: 0,
+  maxLifetimeClosed: 17,
 };
 
 // The same pool as client_golang's OpenMetrics encoder writes it (Accept:
@@ -159,6 +165,9 @@ const OPENMETRICS_EXPECTED: PoolMetrics = {
   waitCount: 12,
   waitDurationSeconds: 0.75,
   pubsubConnected: 0,
+  maxIdleClosed: null,
+  maxIdleTimeClosed: null,
+  maxLifetimeClosed: null,
 };
 
 describe('extractPoolMetrics on real exposition formats', () => {
@@ -543,7 +552,7 @@ const ourSample = fc
   .chain(([name, field]) => wellFormed(name).map(({ text, value }): Line => ({ text, field, value })));
 
 const nearName = fc.constantFrom(
-  'go_sql_open_connections_foo', 'go_sql_open_connection', 'go_sql_max_idle_closed_total', 'go_sql_wait_count',
+  'go_sql_open_connections_foo', 'go_sql_open_connection', 'go_sql_max_idle_closed', 'go_sql_wait_count',
   'go_sql_wait_count_created', 'coder_pubsub_connected_total', 'coder_pubsub_connect', 'coderd_pubsub_connected',
   'xgo_sql_open_connections', 'go_sql_Open_connections', 'go_sql_', 'go_s', 'coder_pu', 'go_goroutines',
   'coderd_agents_up', 'go_sql_max_open_connections:sum',

@@ -44,6 +44,19 @@ describe('one table of thresholds', () => {
     expect(comparedWith('CoderPostgresLatencyHigh')).toBe(thresholds.roundTripSeconds);
   });
 
+  it('CoderPostgresIdleInTransaction fires at the age of the table, the same as the finding', () => {
+    expect(comparedWith('CoderPostgresIdleInTransaction')).toBe(thresholds.idleInTransactionSeconds);
+  });
+
+  it('CoderPostgresNotifyQueueFilling warns and pages at the queue usage of the table', () => {
+    expect(comparedWith('CoderPostgresNotifyQueueFilling', 'warning')).toBe(thresholds.notifyQueueWarning);
+    expect(comparedWith('CoderPostgresNotifyQueueFilling', 'critical')).toBe(thresholds.notifyQueueCritical);
+  });
+
+  it('CoderDatabasePoolChurn fires at the closes a second of the table', () => {
+    expect(comparedWith('CoderDatabasePoolChurn')).toBe(thresholds.poolChurnClosesPerSecond);
+  });
+
   it("the dashboard's utilization and latency colours change at the same numbers", () => {
     expect(panelSteps('Utilization')).toEqual([thresholds.utilizationWarning, thresholds.utilizationCritical]);
     expect(panelSteps('Poll round trip')).toEqual([thresholds.roundTripSeconds]);
