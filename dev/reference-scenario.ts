@@ -4,16 +4,27 @@
 // + 1 LISTEN connection each. Watched by a monitor on Coder's database, it reads:
 // available 57, coder 18, other 8, headroom 31, budget 63 / 84, budget headroom -14 / -35,
 // recommended pool max 8, max safe replicas 1.
+//
+// With `withPgbouncer` the replicas connect through a PgBouncer in session mode with
+// pool_size=25 for Coder's database, and the monitor reads its admin console: server cap
+// 25, budget on PostgreSQL 25 / 25, budget headroom 57 - 8 - 25 = 24, and 38 / 59 of
+// Coder's 63 / 84 connections would queue in PgBouncer.
 
-import { OTHER_PASSWORD, coderUrl, createCoderCluster, holdConnections, monitorUrl } from './cluster.js';
+import { CODER_PASSWORD, OTHER_PASSWORD, coderUrl, createCoderCluster, holdConnections, monitorUrl } from './cluster.js';
 import { startPostgres, type TestPostgres } from './embedded-postgres.js';
+import { startPgbouncer, type TestPgbouncer } from './pgbouncer.js';
 import { startStandInReplica, type StandInReplica } from './stand-in-replica.js';
 
 export const REFERENCE = { maxConnections: 60, replicas: 3, poolMax: 20, open: 5, inUse: 2, otherConnections: 7 } as const;
 
+/** The PgBouncer of `withPgbouncer`: session mode, pool_size=25 for Coder's database. */
+export const REFERENCE_PGBOUNCER = { poolMode: 'session', poolSize: 25, maxClientConn: 150, admin: { name: 'pgbouncer_admin', password: 'admin-Secret-42' } } as const;
+
 export interface ReferenceCluster {
   server: TestPostgres;
   replicas: StandInReplica[];
+  /** The PgBouncer in front of Coder's connections, with `withPgbouncer`. */
+  pgbouncer: TestPgbouncer | null;
   /** The monitor's URL on Coder's database, as the daemon is deployed. */
   monitorUrl: string;
   /** The daemon's flags for this cluster: --postgres.url, --coder.role, --coder.targets. */
@@ -25,6 +36,8 @@ export interface ReferenceCluster {
 export interface ReferenceClusterOptions {
   /** Series of other families per replica, as a real coderd carries (the demo shows a big exposition). */
   fillerSeries?: number;
+  /** Put a PgBouncer (the installed binary) between the replicas and PostgreSQL. */
+  withPgbouncer?: boolean;
 }
 
 export async function startReferenceCluster(options: ReferenceClusterOptions = {}): Promise<ReferenceCluster> {
@@ -38,10 +51,18 @@ export async function startReferenceCluster(options: ReferenceClusterOptions = {
     await createCoderCluster(server);
     const other = await holdConnections(server.url('postgres', 'analytics', OTHER_PASSWORD), REFERENCE.otherConnections);
     started.push(() => other.close());
+    let pgbouncer: TestPgbouncer | null = null;
+    if (options.withPgbouncer) {
+      const { poolMode, poolSize, maxClientConn, admin } = REFERENCE_PGBOUNCER;
+      const bouncer = await startPgbouncer({ postgres: server, poolMode, maxClientConn, databases: [{ name: 'coder', poolSize }], adminUser: admin });
+      pgbouncer = bouncer;
+      started.push(() => bouncer.stop());
+    }
+    const coderConnection = pgbouncer ? pgbouncer.clientUrl('coder', 'coder', CODER_PASSWORD) : coderUrl(server);
     const replicas = await Promise.all(
       Array.from({ length: REFERENCE.replicas }, () =>
         // Real Coder sets no application_name: its role and database identify it.
-        startStandInReplica({ connectionString: coderUrl(server), poolMax: REFERENCE.poolMax, open: REFERENCE.open, inUse: REFERENCE.inUse, applicationName: '', fillerSeries: options.fillerSeries }),
+        startStandInReplica({ connectionString: coderConnection, poolMax: REFERENCE.poolMax, open: REFERENCE.open, inUse: REFERENCE.inUse, applicationName: '', fillerSeries: options.fillerSeries }),
       ),
     );
     started.push(() => Promise.all(replicas.map((replica) => replica.close())));
@@ -49,8 +70,17 @@ export async function startReferenceCluster(options: ReferenceClusterOptions = {
     return {
       server,
       replicas,
+      pgbouncer,
       monitorUrl: url,
-      daemonArgs: ['--postgres.url', url, '--coder.role', 'coder', '--coder.targets', replicas.map((replica) => replica.url).join(',')],
+      daemonArgs: [
+        '--postgres.url',
+        url,
+        '--coder.role',
+        'coder',
+        '--coder.targets',
+        replicas.map((replica) => replica.url).join(','),
+        ...(pgbouncer ? ['--pgbouncer.url', pgbouncer.adminUrl] : []),
+      ],
       stop,
     };
   } catch (error) {

@@ -262,7 +262,8 @@ export function buildDashboard(): Dashboard {
         .withTarget(query('A', `max by (owner, state) (sum without (database, role, application) (${m('connections')}))`, '{{owner}} {{state}}'))
         .withTarget(query('B', `min(${m('available_connections')})`, 'available (A)'))
         .withTarget(query('C', `min(${m('margin_capacity_connections')})`, 'safety margin (Am)'))
-        .withTarget(query('D', `max(${m('other_connections')}) + max(${m('coder_budget_connections', 'phase="steady"')})`, 'other + Coder budget (steady)'))
+        // The budget on PostgreSQL: Coder's budget, or behind PgBouncer what its server cap lets through.
+        .withTarget(query('D', `max(${m('other_connections')}) + max(${m('postgres_budget_connections', 'phase="steady"')})`, 'other + Coder budget (steady)'))
         .stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal).group('A'))
         .fillOpacity(40)
         .lineInterpolation(common.LineInterpolation.StepAfter)
@@ -319,6 +320,102 @@ export function buildDashboard(): Dashboard {
         .overrideByQuery('I', referenceLine('dark-red', false))
         .span(24)
         .height(10),
+    );
+
+  // --- PgBouncer between Coder and PostgreSQL (--pgbouncer.url); empty without one. ---
+  const sessionMode: ValueMapping[] = [
+    { type: MappingType.ValueToText, options: { '0': { text: 'not session', color: 'red', index: 0 }, '1': { text: 'session', color: 'green', index: 1 } } },
+  ];
+  builder
+    .withRow(new RowBuilder('PgBouncer'))
+    .withPanel(
+      stat(
+        'PgBouncer instances',
+        'Each PgBouncer admin console of --pgbouncer.url (a dns+ name: each address) and whether its last poll answered. ' +
+          `While one is down the pooler's sums, the budget on PostgreSQL and the budget headroom are empty, not partial (${runbook('coderpostgrescapacityblind-pgbouncer_unreadable', 'pgbouncer_unreadable')}).`,
+      )
+        .withTarget(query('A', `min by (pgbouncer) (${m('pgbouncer_up')})`, '{{pgbouncer}}'))
+        .mappings(upDown)
+        .thresholds(steps('red', [1, 'green']))
+        .graphMode(common.BigValueGraphMode.None)
+        .span(5),
+    )
+    .withPanel(
+      stat(
+        "Coder's pool mode",
+        "Whether Coder's pool runs in session mode on every PgBouncer instance. Coder's pubsub LISTEN goes through PgBouncer too and stops receiving in transaction or statement mode: " +
+          runbook('coderpgbouncernotsessionmode', 'CoderPgbouncerNotSessionMode') +
+          '.',
+      )
+        .withTarget(query('A', `min(${m('pgbouncer_pool_mode_session')})`, 'pool mode'))
+        .mappings(sessionMode)
+        .thresholds(steps('red', [1, 'green']))
+        .graphMode(common.BigValueGraphMode.None)
+        .span(4),
+    )
+    .withPanel(
+      stat(
+        'PgBouncer client headroom',
+        "max_client_conn (all instances) - PgBouncer's other clients - Coder's budget, steady and in a rollout. Below 0 PgBouncer refuses Coder's connections once its pools fill: " +
+          `raise max_client_conn (${runbook('coderpgbouncerclientsovercommitted', 'CoderPgbouncerClientsOvercommitted')}).`,
+      )
+        .withTarget(query('A', `min by (phase) (${m('pgbouncer_client_headroom_connections')})`, '{{phase}}'))
+        .thresholds(steps('red', [0, 'green']))
+        .colorMode(common.BigValueColorMode.Background)
+        .span(5),
+    )
+    .withPanel(
+      stat(
+        'Would queue in PgBouncer',
+        "Coder's budget beyond the server cap of its pool (pool_size + reserve_pool, bounded by max_db_connections and max_user_connections): connections that would wait in PgBouncer instead of reaching PostgreSQL. " +
+          `check names the pool_size that fits (${runbook('coderpgbouncerservercapexceeded', 'CoderPgbouncerServerCapExceeded')}).`,
+      )
+        .withTarget(query('A', `max by (phase) (${m('pgbouncer_queued_connections')})`, '{{phase}}'))
+        .thresholds(steps('green', [1, 'orange']))
+        .span(5),
+    )
+    .withPanel(
+      stat(
+        'Budget on PostgreSQL',
+        "What Coder may open on PostgreSQL: its budget, or behind PgBouncer min(budget, server cap). Budget headroom is measured with it; without a pooler it equals Coder's budget. " +
+          `Over what PostgreSQL leaves for Coder: ${runbook('coderpostgresbudgetovercommitted', 'CoderPostgresBudgetOvercommitted')}.`,
+      )
+        .withTarget(query('A', `max by (phase) (${m('postgres_budget_connections')})`, '{{phase}}'))
+        .colorScheme(new FieldColorBuilder().mode(FieldColorModeId.Fixed).fixedColor('blue'))
+        .span(5),
+    )
+    .withPanel(
+      timeseries(
+        "Coder's budget against PgBouncer's limits",
+        "Coder's budget (steady, rollout) against PgBouncer's server cap for Coder's pool (what may reach PostgreSQL) and its client capacity (max_client_conn, all instances). " +
+          'A budget above the cap queues in PgBouncer; above the client capacity less its other clients, PgBouncer refuses. ' +
+          `The pool_size that fits: ${runbook('coderpgbouncerservercapexceeded', 'CoderPgbouncerServerCapExceeded')}.`,
+      )
+        .withTarget(query('A', `max by (phase) (${m('coder_budget_connections')})`, 'Coder budget {{phase}}'))
+        .withTarget(query('B', `min(${m('pgbouncer_server_connections_cap')})`, 'server cap'))
+        .withTarget(query('C', `min(${m('pgbouncer_client_connections_limit')})`, 'client capacity'))
+        .withTarget(query('D', `max by (phase) (${m('postgres_budget_connections')})`, 'budget on PostgreSQL {{phase}}'))
+        .overrideByQuery('B', referenceLine('red', false))
+        .overrideByQuery('C', referenceLine('orange', true))
+        .lineInterpolation(common.LineInterpolation.StepAfter)
+        .min(0)
+        .decimals(0)
+        .span(12),
+    )
+    .withPanel(
+      timeseries(
+        'Waiting in PgBouncer',
+        "Coder's clients waiting in PgBouncer for a server connection (cl_waiting, all instances) and the oldest wait (maxwait, right axis). Waiting for 5 minutes fires " +
+          `${runbook('coderpgbouncerclientswaiting', 'CoderPgbouncerClientsWaiting')}: the server cap of Coder's pool is all in use.`,
+      )
+        .withTarget(query('A', `max(${m('pgbouncer_clients_waiting')})`, 'clients waiting'))
+        .withTarget(query('B', `max(${m('pgbouncer_max_wait_seconds')})`, 'oldest wait'))
+        .overrideByQuery('B', [
+          { id: 'unit', value: 's' },
+          { id: 'custom.axisPlacement', value: common.AxisPlacement.Right },
+        ])
+        .min(0)
+        .span(12),
     );
 
   // --- Each Coder replica's pool. ---

@@ -1,7 +1,8 @@
 // `check`: one poll, a verdict, and an exit code a pipeline can gate on (0 fits, 1 fits
 // with a warning, 2 does not fit or the monitor cannot judge: a gate fails closed). With --coder.replicas
 // and --coder.pool-max on the command line it judges a planned change instead of today's
-// pools: run it before a Helm upgrade. The report goes to stdout, logs to stderr.
+// pools: run it before a Helm upgrade; with --postgres.max-connections, a server of another
+// size: run it before resizing the database. The report goes to stdout, logs to stderr.
 
 import { destination } from 'pino';
 import type { Config } from '../config/settings.js';
@@ -9,6 +10,7 @@ import { createPoller } from '../daemon.js';
 import { toJson } from '../views/json.js';
 import { createLogger, type Logger } from '../log.js';
 import { evaluate } from '../model/capacity.js';
+import { withPoolSize } from '../model/pooler.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { PollResult } from '../model/poll-result.js';
 import { capacityDocument } from '../views/capacity-document.js';
@@ -33,10 +35,27 @@ export function withPoolMax(snapshot: Snapshot, poolMax: number): Snapshot {
   };
 }
 
-/** The poll as `check` judges it: with the planned pool max applied when one was given. */
-export function judgedResult(result: PollResult, whatIfPoolMax: number | null): PollResult {
-  if (whatIfPoolMax === null) return result;
-  const snapshot = withPoolMax(result.snapshot, whatIfPoolMax);
+/**
+ * The snapshot on a server of another size (--postgres.max-connections): the same fleet,
+ * the same connections, and the slots reserved for superusers, roles and the provider kept.
+ */
+export function withMaxConnections(snapshot: Snapshot, maxConnections: number): Snapshot {
+  return snapshot.postgres === null ? snapshot : { ...snapshot, postgres: { ...snapshot.postgres, maxConnections } };
+}
+
+/** The poll as `check` judges it: with the planned pool max and server size applied when given. */
+export function judgedResult(result: PollResult, whatIfPoolMax: number | null, whatIfMaxConnections: number | null = null): PollResult {
+  if (whatIfPoolMax === null && whatIfMaxConnections === null) return result;
+  let snapshot = result.snapshot;
+  if (whatIfPoolMax !== null) snapshot = withPoolMax(snapshot, whatIfPoolMax);
+  if (whatIfMaxConnections !== null) snapshot = withMaxConnections(snapshot, whatIfMaxConnections);
+  return { ...result, snapshot, ...evaluate(snapshot) };
+}
+
+/** The poll with Coder's PgBouncer pool at a planned pool_size on every instance (--pgbouncer.pool-size). */
+export function judgedPoolSize(result: PollResult, whatIfPoolSize: number | null): PollResult {
+  if (whatIfPoolSize === null || !result.snapshot.pooler) return result;
+  const snapshot = { ...result.snapshot, pooler: withPoolSize(result.snapshot.pooler, whatIfPoolSize) };
   return { ...result, snapshot, ...evaluate(snapshot) };
 }
 
@@ -61,14 +80,16 @@ export async function runCheck(config: Config, io: CheckIo = defaultIo(config)):
     await close();
   }
   const whatIfPoolMax = config.coder.poolMaxOnCommandLine ? config.coder.poolMax : null;
-  const result = judgedResult(polled, whatIfPoolMax);
+  const whatIfMaxConnections = config.check.maxConnections;
+  const whatIfPgbouncerPoolSize = config.pgbouncer.poolSize;
+  const result = judgedPoolSize(judgedResult(polled, whatIfPoolMax, whatIfMaxConnections), whatIfPgbouncerPoolSize);
   const assessment = assess(result, { judgeLatency: false });
   const exitCode = exitCodeOf(assessment);
 
   if (config.check.output === 'json') {
-    io.write(`${toJson(capacityDocument(result, assessment, { version, whatIfPoolMax, scraped: polled.snapshot }))}\n`);
+    io.write(`${toJson(capacityDocument(result, assessment, { version, whatIfPoolMax, whatIfMaxConnections, whatIfPgbouncerPoolSize, scraped: polled.snapshot }))}\n`);
   } else {
-    io.write(renderTerminalReport({ result, assessment, exitCode, scraped: polled.snapshot, whatIfPoolMax }));
+    io.write(renderTerminalReport({ result, assessment, exitCode, scraped: polled.snapshot, whatIfPoolMax, whatIfMaxConnections, whatIfPgbouncerPoolSize, polledMaxConnections: polled.snapshot.postgres?.maxConnections ?? null }));
   }
   return exitCode;
 }

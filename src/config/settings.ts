@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { logLevels, type LogLevel } from '../log.js';
 import type { MaxSurge, OtherBudget } from '../model/snapshot.js';
 import { parseOtherBudgets } from './other-budget.js';
+import { parsePgbouncerUrls, type PgbouncerTarget } from './pgbouncer-urls.js';
 import { scheduleProblems } from './poll-schedule.js';
 import type { PostgresConnectionSettings } from './postgres-connection.js';
 import { iamConfigProblems, postgresAuthModes, type PostgresAuth } from '../sources/postgres-iam.js';
@@ -35,12 +36,19 @@ export interface Config {
     applicationName: string | null;
     replicasFromDb: boolean;
   };
-  capacity: { safetyMargin: number };
+  capacity: { safetyMargin: number; /** --capacity.demand-window */ demandWindowMs: number };
   other: { budgets: OtherBudget[] };
+  pgbouncer: {
+    /** --pgbouncer.url: admin consoles in front of Coder; empty = Coder connects directly. */
+    targets: PgbouncerTarget[];
+    passwordFile: string | null;
+    /** --pgbouncer.pool-size (check only): judge Coder's pool at this pool_size on every instance; null = as configured. */
+    poolSize: number | null;
+  };
   poll: { schedule: string; timeoutMs: number };
   web: { host: string; port: number; /** exporter-toolkit web config (TLS, basic auth). */ configFile: string | null };
   log: { level: LogLevel };
-  check: { output: 'text' | 'json' };
+  check: { output: 'text' | 'json'; /** --postgres.max-connections: judge the fleet on a server of this size; null = the real one. */ maxConnections: number | null };
 }
 
 // ---- value parsers (each throws a message that names the expected form) ----
@@ -51,12 +59,12 @@ const nonNegativeInt = z.coerce
   .min(0, 'must be 0 or more');
 
 const duration = z.string().transform((text, ctx) => {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text.trim());
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
   if (!match) {
-    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500ms, 5s or 1m' });
+    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500ms, 5s, 1m or 24h' });
     return z.NEVER;
   }
-  const factor = { ms: 1, s: 1000, m: 60_000 }[match[2] as 'ms' | 's' | 'm'];
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
   const ms = Number(match[1]) * factor;
   if (ms <= 0) {
     ctx.addIssue({ code: 'custom', message: 'must be longer than 0' });
@@ -80,6 +88,12 @@ const otherBudgets = z.string().transform((text, ctx): OtherBudget[] => {
   const { budgets, problems } = parseOtherBudgets(text);
   for (const message of problems) ctx.addIssue({ code: 'custom', message });
   return budgets;
+});
+
+const pgbouncerUrls = z.string().transform((text, ctx): PgbouncerTarget[] => {
+  const { targets, problems } = parsePgbouncerUrls(text);
+  for (const message of problems) ctx.addIssue({ code: 'custom', message });
+  return targets;
 });
 
 const cronSchedule = z.string().superRefine((text, ctx) => {
@@ -255,11 +269,39 @@ export const settings = [
     schema: z.coerce.number({ message: 'expected a number' }).min(0, 'must be 0 or more').max(0.95, 'must be 0.95 or less'),
   },
   {
+    flag: 'capacity.demand-window',
+    defaultText: '24h',
+    default: '24h',
+    help: "How far back the pool Coder needs (its replicas' peak in-use connections) and the status page's picture look. Kept in memory, flat in size.",
+    schema: duration.pipe(z.number().min(60_000, 'must be 1m or longer').max(7 * 24 * 3_600_000, 'must be 168h or shorter')),
+  },
+  {
     flag: 'other.budget',
     env: ['CAPACITY_OTHER_BUDGET'],
     defaultText: 'none',
     help: "Other applications' pool sizes, SELECTOR=N comma-separated; SELECTOR is a role, role@database or app:application_name. The budget leaves room for the declared size, or for what they hold when that is more.",
     schema: otherBudgets.optional(),
+  },
+  {
+    flag: 'pgbouncer.url',
+    env: ['CAPACITY_PGBOUNCER_URL'],
+    defaultText: 'none (Coder connects directly)',
+    help: "PgBouncer between Coder and PostgreSQL: comma-separated admin-console URLs, postgres://user:password@host:6432/pgbouncer (sslmode=, sslrootcert=, sslcert=, sslkey= as in --postgres.url), or dns+postgres://service:6432/pgbouncer, resolved each poll, one instance per address. Coder's pool is found by --coder.role and --coder.database.",
+    secret: true,
+    schema: pgbouncerUrls.optional(),
+  },
+  {
+    flag: 'pgbouncer.password-file',
+    env: ['CAPACITY_PGBOUNCER_PASSWORD_FILE'],
+    defaultText: 'none',
+    help: "File holding the admin console's password for every --pgbouncer.url (it overrides the URL's). Read at each connect.",
+    schema: z.string().min(1).optional(),
+  },
+  {
+    flag: 'pgbouncer.pool-size',
+    defaultText: 'as configured',
+    help: "check only: judge Coder's PgBouncer pool at this pool_size on every instance (what-if), e.g. before changing pgbouncer.ini.",
+    schema: nonNegativeInt.optional(),
   },
   {
     flag: 'poll.schedule',
@@ -301,6 +343,12 @@ export const settings = [
     default: 'text',
     help: 'check only: the report as an aligned table (text) or as JSON (json).',
     schema: z.enum(['text', 'json'], { message: 'expected text or json' }),
+  },
+  {
+    flag: 'postgres.max-connections',
+    defaultText: "the server's",
+    help: 'check only: judge the same fleet on a server with this max_connections (the reserved slots kept), e.g. before resizing RDS.',
+    schema: z.coerce.number({ message: 'expected a whole number' }).int('expected a whole number').min(1, 'must be 1 or more').optional(),
   },
 ] as const satisfies readonly Setting[];
 
@@ -411,6 +459,9 @@ export function parseConfig(args: string[], env: Environment): Config {
     problems,
   );
   problems.push(...iamConfigProblems(auth, connection));
+  if (get<number | undefined>('pgbouncer.pool-size') !== undefined && get<PgbouncerTarget[] | undefined>('pgbouncer.url') === undefined && raw.get('pgbouncer.url') === undefined) {
+    problems.push('--pgbouncer.pool-size judges a PgBouncer pool: give --pgbouncer.url too');
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -430,12 +481,17 @@ export function parseConfig(args: string[], env: Environment): Config {
       applicationName: get<string | undefined>('coder.application-name') ?? null,
       replicasFromDb: get('coder.replicas-from-db'),
     },
-    capacity: { safetyMargin: get('capacity.safety-margin') },
+    capacity: { safetyMargin: get('capacity.safety-margin'), demandWindowMs: get('capacity.demand-window') },
     other: { budgets: get<OtherBudget[] | undefined>('other.budget') ?? [] },
+    pgbouncer: {
+      targets: get<PgbouncerTarget[] | undefined>('pgbouncer.url') ?? [],
+      passwordFile: get<string | undefined>('pgbouncer.password-file') ?? null,
+      poolSize: get<number | undefined>('pgbouncer.pool-size') ?? null,
+    },
     poll: { schedule: get('poll.schedule'), timeoutMs: get('poll.timeout') },
     web: { ...listen, configFile: get<string | undefined>('web.config.file') ?? null },
     log: { level: get('log.level') },
-    check: { output: get('output') },
+    check: { output: get('output'), maxConnections: get<number | undefined>('postgres.max-connections') ?? null },
   };
 }
 

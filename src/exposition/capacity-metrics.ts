@@ -4,7 +4,7 @@
 import type { SnapshotGauges } from './snapshot-gauges.js';
 
 export function registerCapacityMetrics({ gauge, capacityGauge, phased }: SnapshotGauges): void {
-  gauge('blind', 'Why the monitor cannot judge whether Coder fits: 1 per reason present (no_replicas_configured, no_replicas_found, replicas_table_unreadable, coder_role_missing, coder_database_missing, coder_connections_mismatch).', ['reason'], (set, r) => {
+  gauge('blind', 'Why the monitor cannot judge whether Coder fits: 1 per reason present (no_replicas_configured, no_replicas_found, replicas_table_unreadable, coder_role_missing, coder_database_missing, coder_connections_mismatch, pgbouncer_unreadable).', ['reason'], (set, r) => {
     for (const reason of r.blind) set({ reason }, 1);
   });
   capacityGauge('margin_capacity_connections', 'Slots left for Coder and other applications once the safety margin is kept: Am = floor(A x (1 - --capacity.safety-margin)).', (c) => c.marginCapacity);
@@ -19,7 +19,7 @@ export function registerCapacityMetrics({ gauge, capacityGauge, phased }: Snapsh
     set({ count: 'planned' }, r.capacity.replicas.planned);
   });
   phased('coder_budget_connections', 'Slots Coder may take at its pool maxima: steady, and during a rolling update (+Inf when a pool is unbounded); absent while no replica is known.', (c) => c.budget);
-  phased('budget_headroom_connections', 'A - Uo - budget per phase; negative = overcommitted.', (c) => c.budgetHeadroom);
+  phased('budget_headroom_connections', "A - max(Uo, Uo') - postgres_budget_connections per phase (Coder's budget, or behind PgBouncer what it lets through); negative = overcommitted.", (c) => c.budgetHeadroom);
   capacityGauge('recommended_pool_max_connections', 'The largest per-replica pool max that fits a rolling update with the safety margin kept (0 = none fits).', (c) => c.recommendedPoolMax);
   capacityGauge('max_safe_replicas', 'How many replicas fit at the current pool max, steady, with the safety margin kept.', (c) => c.maxSafeReplicas);
   capacityGauge('unaccounted_coder_connections', "Coder connections no scraped replica explains (a replica not scraped, or a leak).", (c) => c.unaccounted);

@@ -32,7 +32,7 @@ export function registerMonitorMetrics(registry: client.Registry, { gauge }: Sna
   });
   const errors = new client.Counter({
     name: `${PREFIX}poll_errors_total`,
-    help: 'Failures by source: postgres, one per failed poll; coder, one per failing replica; discovery, one per name that did not resolve.',
+    help: 'Failures by source: postgres, one per failed poll; coder, one per failing replica; discovery, one per name that did not resolve; pgbouncer, one per instance that could not be read (or dns+ name that found none).',
     labelNames: ['source'],
     registers: [registry],
   });

@@ -2,6 +2,7 @@
 // coder_pg_capacity_blind{reason}, a finding and a "Cannot judge" verdict. The figures a
 // reason breaks are left out of the Capacity (absent), never guessed as 0.
 
+import { poolerReadable } from './pooler.js';
 import type { Snapshot } from './snapshot.js';
 
 export const blindReasons = [
@@ -11,6 +12,7 @@ export const blindReasons = [
   'coder_role_missing',
   'coder_database_missing',
   'coder_connections_mismatch',
+  'pgbouncer_unreadable',
 ] as const;
 
 export type BlindReason = (typeof blindReasons)[number];
@@ -53,5 +55,8 @@ export function blindReasonsOf(snapshot: Snapshot, unaccounted: number | null): 
   if (unaccounted !== null && unaccounted < 0 && snapshot.previousUnaccounted !== null && snapshot.previousUnaccounted < 0) {
     reasons.push('coder_connections_mismatch');
   }
+  // A PgBouncer instance that cannot be read (or has no entry for Coder's database): the
+  // pooler's sums, the budget on PostgreSQL and the budget headroom on it are absent.
+  if (snapshot.pooler && !poolerReadable(snapshot.pooler)) reasons.push('pgbouncer_unreadable');
   return reasons;
 }

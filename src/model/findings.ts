@@ -8,10 +8,12 @@ import { replicaPoolMax } from './capacity.js';
 import type { PostgresFailure } from './postgres-failure.js';
 import type { PostgresFacts, Snapshot } from './snapshot.js';
 import { thresholds } from './thresholds.js';
+import { unbudgetedFindings, type UnbudgetedFindingId } from './unbudgeted-findings.js';
+import { poolerBlindDetail, poolerFindings, poolerVerdict, type PoolerFindingId, type PoolerVerdictKind } from './pooler-findings.js';
 import type { PollResult } from './poll-result.js';
 import { formatPercent, plural } from './wording.js';
 
-export type VerdictKind = 'fits' | 'rollout-overcommitted' | 'overcommitted' | 'postgres-full' | 'cannot-judge' | 'postgres-down' | 'waiting';
+export type VerdictKind = 'fits' | 'rollout-overcommitted' | 'overcommitted' | 'postgres-full' | 'cannot-judge' | 'postgres-down' | 'waiting' | PoolerVerdictKind;
 
 /**
  * critical: Coder does not fit, or nothing can be known (exit 2);
@@ -33,7 +35,9 @@ export type FindingId =
   | 'other-budget-stale'
   | 'privileges-missing'
   | 'superuser-role'
-  | 'latency-high';
+  | 'latency-high'
+  | UnbudgetedFindingId
+  | PoolerFindingId;
 
 export interface Finding {
   id: FindingId;
@@ -95,6 +99,8 @@ export function assess(result: PollResult | null, options: AssessOptions = {}): 
   }
   findings.push(...capacityFindings(snapshot, capacity, result.postgresFull));
   findings.push(...postgresFindings(snapshot.postgres, capacity, options.judgeLatency === false ? null : result.roundTripSeconds));
+  findings.push(...unbudgetedFindings(snapshot, capacity));
+  findings.push(...poolerFindings(capacity));
   return { ...verdictOf(result, capacity), findings: sortFindings(findings) };
 }
 
@@ -141,6 +147,8 @@ function blindHeadline(reason: BlindReason, snapshot: Snapshot): string {
       return `Coder's database "${attribution.database}" does not exist`;
     case 'coder_connections_mismatch':
       return "the replicas hold more connections than PostgreSQL shows for Coder";
+    case 'pgbouncer_unreadable':
+      return 'a PgBouncer instance cannot be read';
   }
 }
 
@@ -155,6 +163,7 @@ function blindFindings(result: PollResult): Finding[] {
     replicas_table_unreadable: `${snapshot.postgres?.replicasTableError ?? "Coder's replicas table cannot be read"}. The rest of the poll stands; the replicas table's count is left out.`,
     coder_role_missing: `No PostgreSQL role is named "${attribution.role}", so no connection counts as Coder's and Coder's connections, other applications' and every budget headroom are unknown: check --coder.role (SELECT rolname FROM pg_roles).`,
     coder_database_missing: `No PostgreSQL database is named "${attribution.database}", so no connection counts as Coder's and Coder's connections, other applications' and every budget headroom are unknown: check --coder.database (SELECT datname FROM pg_database).`,
+    pgbouncer_unreadable: poolerBlindDetail(snapshot),
     coder_connections_mismatch: `The scraped replicas report ${-(result.capacity?.unaccounted ?? 0)} more connections than PostgreSQL shows for role "${attribution.role}" in database "${attribution.database}"${attribution.applicationName ? ` with application_name "${attribution.applicationName}"` : ''}, two polls in a row: Coder's connections are counted as other applications', so the verdict would be wrong. Check --coder.role, --coder.database and --coder.application-name.`,
   };
   return result.blind.map((reason) => ({ id: `blind-${reason}` as const, severity: 'critical' as const, title: `Cannot judge: ${blindHeadline(reason, snapshot)}`, detail: detail[reason] }));
@@ -181,12 +190,15 @@ function verdictOf(result: PollResult, capacity: Capacity): Pick<Assessment, 'ki
       fix: null,
     };
   }
-  return budgetVerdict(snapshot, capacity);
+  const onPostgres = budgetVerdict(snapshot, capacity);
+  return poolerVerdict(capacity, onPostgres.kind === 'fits') ?? onPostgres;
 }
 
 function budgetVerdict(snapshot: Snapshot, capacity: Capacity): Pick<Assessment, 'kind' | 'verdict' | 'severity' | 'summary' | 'fix'> {
   // Not blind, so both sides of the budget are known.
-  const budget = capacity.budget as NonNullable<Capacity['budget']>;
+  // Behind PgBouncer, what reaches PostgreSQL is the budget on PostgreSQL (the pooler's verdict covers the rest).
+  const budget = (capacity.postgresBudget ?? capacity.budget) as NonNullable<Capacity['budget']>;
+  const through = capacity.pooler ? ' on PostgreSQL through PgBouncer' : '';
   const budgetHeadroom = capacity.budgetHeadroom as NonNullable<Capacity['budgetHeadroom']>;
   const other = capacity.otherBudgeted as number;
   const forCoder = capacity.available - other;
@@ -206,7 +218,7 @@ function budgetVerdict(snapshot: Snapshot, capacity: Capacity): Pick<Assessment,
       kind: 'overcommitted',
       verdict: 'Overcommitted',
       severity: 'critical',
-      summary: `Coder may open ${budget.steady} connections (${budget.rollout} during a rollout), but ${left}: ${-budgetHeadroom.steady} short, ${-budgetHeadroom.rollout} during a rollout.`,
+      summary: `Coder may open ${budget.steady} connections${through} (${budget.rollout} during a rollout), but ${left}: ${-budgetHeadroom.steady} short, ${-budgetHeadroom.rollout} during a rollout.`,
       fix: fixFor(snapshot, capacity, budgetHeadroom.rollout),
     };
   }
@@ -223,7 +235,7 @@ function budgetVerdict(snapshot: Snapshot, capacity: Capacity): Pick<Assessment,
     kind: 'fits',
     verdict: 'Fits',
     severity: null,
-    summary: `Coder may open ${budget.steady} connections (${budget.rollout} during a rollout) and ${forCoder} slots are left for it: ${budgetHeadroom.steady} spare, ${budgetHeadroom.rollout} during a rollout.`,
+    summary: `Coder may open ${budget.steady} connections${through} (${budget.rollout} during a rollout) and ${forCoder} slots are left for it: ${budgetHeadroom.steady} spare, ${budgetHeadroom.rollout} during a rollout.`,
     fix: null,
   };
 }

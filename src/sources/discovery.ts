@@ -30,6 +30,12 @@ async function lookup(resolve: (hostname: string) => Promise<string[]>, hostname
   }
 }
 
+/** Every A and AAAA address of a name (the PgBouncer source resolves its dns+ URLs with it); [] when it has none. */
+export async function resolveAddresses(hostname: string, resolver: AddressResolver = dnsPromises): Promise<string[]> {
+  const [v4, v6] = await Promise.all([lookup((h) => resolver.resolve4(h), hostname), lookup((h) => resolver.resolve6(h), hostname)]);
+  return [...v4, ...v6];
+}
+
 function noRecordsMessage(hostname: string): string {
   const hint = 'check the headless Service selects the coderd pods';
   // Node's resolver ignores resolv.conf search domains: a short Service name never resolves.

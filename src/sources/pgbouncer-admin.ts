@@ -6,9 +6,12 @@
 // (a parameter, a named statement) makes PgBouncer close the connection with "bad packet".
 // So every query here is a plain text query, and none carries a value.
 
+import { readFile } from 'node:fs/promises';
+import { checkServerIdentity } from 'node:tls';
 import pg from 'pg';
 import { redactSecrets } from '../redact.js';
 import { PgbouncerFactsError, parsePgbouncerFacts, type AdminResult, type PgbouncerFacts } from './pgbouncer-facts.js';
+import { TlsFileError, buildSslOptions, describeTlsFailure, fallsBackToPlaintext, withoutTlsParameters, type PostgresTlsSettings } from './postgres-tls.js';
 
 export { coderPool, type CoderPgbouncerPool, type PgbouncerFacts } from './pgbouncer-facts.js';
 
@@ -17,10 +20,16 @@ export type PgbouncerPoll = { ok: true; facts: PgbouncerFacts } | { ok: false; e
 export interface PgbouncerAdminOptions {
   /** postgres://user[:password]@host:6432/pgbouncer (may hold a password: never logged). */
   url: string;
-  /** A password that overrides the URL's (read from a password file by the caller). */
+  /** A password that overrides the URL's. */
   password?: string | null;
-  /** TLS options as node-postgres takes them; default: the URL's own (sslmode=...). */
+  /** A file holding the password (--pgbouncer.password-file), read at each connect; it overrides both. */
+  passwordFile?: string | null;
+  /** TLS options as node-postgres takes them; default: the URL's own (sslmode=...). Ignored when `tls` is given. */
   ssl?: pg.ClientConfig['ssl'];
+  /** libpq's sslmode and certificates, resolved from the URL as for PostgreSQL (postgres-tls.ts). */
+  tls?: PostgresTlsSettings;
+  /** The name a verify-full certificate must carry, when the URL's host is an address (dns+ discovery). */
+  tlsServerName?: string;
   /** Bounds the connect and each SHOW; default 5000 ms. */
   timeoutMs?: number;
 }
@@ -75,16 +84,57 @@ export class PgbouncerAdmin {
 
   private async connected(): Promise<pg.Client> {
     if (this.client) return this.client;
+    const { tls } = this.options;
+    const password = this.options.passwordFile ? await this.readPasswordFile(this.options.passwordFile) : (this.options.password ?? null);
+    // node-postgres lets the URL's own password (even an absent one) and sslmode override
+    // the explicit options: the password goes into the URL, and resolved TLS leaves it.
+    let url = tls ? withoutTlsParameters(this.options.url) : this.options.url;
+    if (password !== null) url = withPassword(url, password);
     const config: pg.ClientConfig = {
-      connectionString: this.options.url,
+      connectionString: url,
       application_name: 'coder-pg-capacity',
       connectionTimeoutMillis: this.timeoutMs,
       // Client-side only: PgBouncer refuses a statement_timeout startup parameter.
       query_timeout: this.timeoutMs,
       keepAlive: true,
     };
-    if (this.options.password != null) config.password = this.options.password;
-    if (this.options.ssl !== undefined) config.ssl = this.options.ssl;
+    if (!tls) {
+      if (this.options.ssl !== undefined) config.ssl = this.options.ssl;
+      return this.open(config);
+    }
+    try {
+      return await this.open({ ...config, ssl: await this.sslOptions(tls) });
+    } catch (error) {
+      // allow and prefer fall back to plaintext when PgBouncer offers no TLS (client_tls_sslmode = disable).
+      if (!fallsBackToPlaintext(tls, error)) throw error;
+      return this.open({ ...config, ssl: false });
+    }
+  }
+
+  private async sslOptions(tls: PostgresTlsSettings): Promise<pg.ClientConfig['ssl']> {
+    const ssl = await buildSslOptions(tls);
+    const name = this.options.tlsServerName;
+    if (ssl === false || name === undefined || tls.mode !== 'verify-full') return ssl;
+    // A discovered instance is addressed by IP: its certificate names the Service.
+    return { ...ssl, servername: name, checkServerIdentity: (_host, cert) => checkServerIdentity(name, cert) };
+  }
+
+  private async readPasswordFile(path: string): Promise<string> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      throw new PasswordFileError(
+        `cannot read the password file ${path} for PgBouncer ${this.instance} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): check --pgbouncer.password-file and the Secret's mount`,
+      );
+    }
+    // A trailing newline (echo, a Secret made from a file) is never part of the password.
+    const password = text.replace(/\s+$/, '');
+    if (!this.secrets.includes(password)) this.secrets.push(password);
+    return password;
+  }
+
+  private async open(config: pg.ClientConfig): Promise<pg.Client> {
     const client = new pg.Client(config);
     // PgBouncer restarting or dropping the console between polls: the next poll reconnects.
     // Listening here keeps the error event from crashing the process.
@@ -111,6 +161,10 @@ export class PgbouncerAdmin {
   private describe(error: unknown): { message: string; code: string } {
     const at = `PgBouncer ${this.instance}`;
     if (error instanceof PgbouncerFactsError) return { message: error.message, code: 'unexpected_answer' };
+    if (error instanceof PasswordFileError) return { message: error.message, code: 'password_file' };
+    if (error instanceof TlsFileError) return { message: forPgbouncer(error.message), code: 'tls_file' };
+    const tlsFailure = this.options.tls ? describeTlsFailure(error, this.options.tls, at) : null;
+    if (tlsFailure) return { message: redactSecrets(forPgbouncer(tlsFailure), this.secrets), code: (error as { code?: string }).code ?? 'tls' };
     const err = error as Error & { code?: string };
     const raw = redactSecrets(err.message ?? String(error), this.secrets);
     const code = err.code ?? null;
@@ -152,6 +206,30 @@ export class PgbouncerAdmin {
     }
     return result(code ?? 'error', `${at}: ${raw}`);
   }
+}
+
+class PasswordFileError extends Error {}
+
+/** The URL with `password` in it, percent-encoded. */
+function withPassword(url: string, password: string): string {
+  const parsed = new URL(url);
+  parsed.password = encodeURIComponent(password);
+  return parsed.toString();
+}
+
+/**
+ * A TLS message of postgres-tls.ts, which names the PostgreSQL flags, with the settings of
+ * --pgbouncer.url instead: there they are parameters of the URL.
+ */
+export function forPgbouncer(message: string): string {
+  return message
+    .replaceAll('--postgres.sslrootcert', 'sslrootcert= in --pgbouncer.url')
+    .replaceAll('--postgres.sslcert', 'sslcert= in --pgbouncer.url')
+    .replaceAll('--postgres.sslkey', 'sslkey= in --pgbouncer.url')
+    .replaceAll('--postgres.url', '--pgbouncer.url')
+    .replaceAll('ssl = off on the server', 'client_tls_sslmode = disable in pgbouncer.ini')
+    .replaceAll("the server's ssl_ca_file", "PgBouncer's client_tls_ca_file")
+    .replaceAll('turn ssl on in PostgreSQL', 'configure client_tls_* in pgbouncer.ini');
 }
 
 async function show(client: pg.Client, command: string): Promise<AdminResult> {

@@ -4,7 +4,7 @@
 import type { Capacity } from '../model/capacity.js';
 import type { PostgresFacts, Snapshot } from '../model/snapshot.js';
 import { thresholds } from '../model/thresholds.js';
-import { formatCount, formatPercent } from '../model/wording.js';
+import { formatCount, formatDuration, formatPercent } from '../model/wording.js';
 
 export type FigureId =
   | 'available'
@@ -21,6 +21,7 @@ export type FigureId =
   | 'budget-headroom-steady'
   | 'budget-headroom-rollout'
   | 'recommended-pool-max'
+  | 'needed-pool-max'
   | 'margin-capacity'
   | 'max-safe-replicas'
   | 'unaccounted';
@@ -67,7 +68,7 @@ export function figureRows(snapshot: Snapshot & { postgres: PostgresFacts }, cap
     row('largest-pool-max', 'largest pool max', P === 0 ? 'unbounded' : String(P), options.poolMaxPlanned ? 'planned for every replica: --coder.pool-max' : 'per replica: go_sql_max_open_connections', P === 0),
     row('budget-steady', 'budget, steady', formatCount(budget?.steady ?? null), `what Coder may open: ${capacity.replicas.planned} × (pool max + ${E})`, budget === null),
     row('budget-rollout', 'budget, rollout', formatCount(budget?.rollout ?? null), P === 0 ? `${surgePods}, unbounded, in a rolling update` : `${surgePods} × ${P + E} in a rolling update`, budget === null),
-    row('budget-headroom-steady', 'budget headroom, steady', formatCount(budgetHeadroom?.steady ?? null), capacity.otherDeclarations.length > 0 ? 'available − max(other, committed) − budget' : 'available − other − budget', budgetHeadroom === null || budgetHeadroom.steady < 0),
+    row('budget-headroom-steady', 'budget headroom, steady', formatCount(budgetHeadroom?.steady ?? null), `${capacity.otherDeclarations.length > 0 ? 'available − max(other, committed)' : 'available − other'} − ${capacity.pooler ? 'budget on PostgreSQL (PgBouncer)' : 'budget'}`, budgetHeadroom === null || budgetHeadroom.steady < 0),
     row('budget-headroom-rollout', 'budget headroom, rollout', formatCount(budgetHeadroom?.rollout ?? null), 'the same in a rolling update', budgetHeadroom === null || budgetHeadroom.rollout < 0),
     row(
       'recommended-pool-max',
@@ -76,8 +77,19 @@ export function figureRows(snapshot: Snapshot & { postgres: PostgresFacts }, cap
       `fits a rollout with ${margin} spare${capacity.recommendedPoolMax === 0 ? ' (none fits)' : ''}`,
       capacity.recommendedPoolMax !== null && P > 0 && capacity.recommendedPoolMax < P,
     ),
+    row('needed-pool-max', 'needed pool max', formatCount(capacity.demand.needed?.connections ?? null), neededMeaning(capacity.demand), capacity.demand.doesBoth === false),
     row('margin-capacity', 'margin capacity', String(capacity.marginCapacity), `available × (1 − ${margin}): the slots to plan with`),
     row('max-safe-replicas', 'max safe replicas', formatCount(capacity.maxSafeReplicas), P === 0 ? 'none fits while a pool is unbounded' : `fit at pool max ${P}, steady, ${margin} spare`, capacity.maxSafeReplicas === null || capacity.maxSafeReplicas < capacity.replicas.planned),
-    row('unaccounted', 'unaccounted', formatCount(capacity.unaccounted), 'Coder connections no replica explains', (capacity.unaccounted ?? 0) > 0),
+    row('unaccounted', 'unaccounted', formatCount(capacity.unaccounted), capacity.pooler ? "not comparable behind PgBouncer: Coder's backends are its server connections" : 'Coder connections no replica explains', (capacity.unaccounted ?? 0) > 0),
   ];
+}
+
+/** Needed beside recommended, in one line: "needs 6, fits 8: set 8", or that no pool max does both. */
+function neededMeaning({ needed, fits, doesBoth }: Capacity['demand']): string {
+  if (needed === null) return "no replica's in-use connections read yet";
+  // One poll (a `check`) has no window yet: what is in use now is all it knows.
+  const over = needed.coveredSeconds === 0 ? 'in use at this poll' : `peak in use${needed.waitsRose ? ', +1 for waits,' : ''} over ${formatDuration(needed.coveredSeconds)}`;
+  if (doesBoth === null) return `needs ${needed.connections} (${over}); what fits is unknown`;
+  if (!doesBoth) return `needs ${needed.connections}, fits ${fits}: no pool max does both (${over})`;
+  return `needs ${needed.connections}, fits ${fits}: set ${fits} (${over})`;
 }

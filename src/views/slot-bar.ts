@@ -33,7 +33,12 @@ function percent(slots: number, scale: number): string {
   return `${((slots / scale) * 100).toFixed(3)}%`;
 }
 
-export function renderSlotBar(slots: SlotComposition): SafeHtml {
+export interface SlotBarOptions {
+  /** PgBouncer's server cap for Coder (the model's): the budgets drawn are then what reaches PostgreSQL. */
+  poolerCap?: number | null;
+}
+
+export function renderSlotBar(slots: SlotComposition, options: SlotBarOptions = {}): SafeHtml {
   const M = slots.maxConnections;
   // The parts inside max_connections, in order; overcommit is drawn past the last slot.
   const inside: Segment[] = slotParts
@@ -66,7 +71,8 @@ export function renderSlotBar(slots: SlotComposition): SafeHtml {
     const side = at / scale > 0.5 ? 'left' : 'right';
     return html`<div class="marker marker-${kind} grow-${side}" style="left:${percent(at, scale)}"><span>${text}</span></div>`;
   };
-  const budgetText = (name: string, end: number) => `${name} budget ${bounded ? formatCount(end - (slots.budgetStart as number)) : 'unbounded'}`;
+  const capped = options.poolerCap === undefined || options.poolerCap === null ? '' : ` on PostgreSQL (PgBouncer cap ${options.poolerCap})`;
+  const budgetText = (name: string, end: number) => `${name} budget ${bounded ? formatCount(end - (slots.budgetStart as number)) : 'unbounded'}${capped}`;
 
   const legend = [
     ...inside.map((segment) => html`<li><i class="swatch seg-${segment.part}"></i>${segment.label} <b>${segment.slots}</b></li>`),

@@ -7,8 +7,12 @@ import type { PostgresFacts } from '../model/snapshot.js';
 import type { PollResult } from '../model/poll-result.js';
 import { assess, type Assessment, type Finding } from '../model/findings.js';
 import { figureRows } from './figures.js';
+import type { PollHistory } from '../model/history.js';
+import { renderHistoryChart } from './history-chart.js';
+import { formatDuration } from '../model/wording.js';
 import { otherBudgetRows } from './other-budget-rows.js';
 import { plannedOnly, replicaRows } from './replica-rows.js';
+import { poolerFigureRows, poolerInstanceRows } from './pooler-rows.js';
 import { redactUrl } from '../redact.js';
 import { html, raw, type SafeHtml } from './html.js';
 import { renderSlotBar } from './slot-bar.js';
@@ -20,6 +24,8 @@ export interface StatusPageInfo {
   now?: number;
   /** How often the browser reloads the page. */
   refreshSeconds?: number;
+  /** The polls of the demand window, for the picture of the last day; none = no picture. */
+  history?: Pick<PollHistory, 'points' | 'windowMs'>;
 }
 
 const DEFAULT_REFRESH_SECONDS = 15;
@@ -32,11 +38,12 @@ export function renderStatusPage(result: PollResult | null, info: StatusPageInfo
 ${renderHeader(result, info.version, now)}
 ${renderVerdict(assessment)}
 ${renderCapacity(result)}
+${renderHistory(result, info.history)}
 ${
   // Without figures (PostgreSQL down) the findings and replicas take the whole width.
   result?.capacity
-    ? html`<div class="columns"><div>${renderFigures(result)}</div><div>${renderFindings(assessment.findings)}${renderReplicas(result)}${renderOtherBudgets(result)}</div></div>`
-    : html`<div class="single">${renderFindings(assessment.findings)}${renderReplicas(result)}</div>`
+    ? html`<div class="columns"><div>${renderFigures(result)}</div><div>${renderFindings(assessment.findings)}${renderReplicas(result)}${renderPooler(result)}${renderOtherBudgets(result)}</div></div>`
+    : html`<div class="single">${renderFindings(assessment.findings)}${renderReplicas(result)}${renderPooler(result)}</div>`
 }
 <footer>Reloads every ${refresh} s. Also: <a href="metrics">/metrics</a> · <a href="api/v1/capacity">/api/v1/capacity</a> · <a href="readyz">/readyz</a></footer>
 </main>`;
@@ -81,10 +88,16 @@ function renderVerdict(assessment: Assessment): SafeHtml {
 </section>`;
 }
 
+function renderHistory(result: PollResult | null, history: StatusPageInfo['history']): SafeHtml | '' {
+  if (!result || !history) return '';
+  const chart = renderHistoryChart({ points: history.points(), windowMs: history.windowMs, safetyMargin: result.snapshot.plan.safetyMargin });
+  return html`<section class="card" id="history"><h2>The last ${formatDuration(history.windowMs / 1000)}: used connections against the slots and the budgets</h2>${chart}</section>`;
+}
+
 function renderCapacity(result: PollResult | null): SafeHtml | '' {
   if (!result?.capacity) return '';
   const slots = result.capacity.slots;
-  return html`<section class="card" id="slots"><h2>PostgreSQL's ${slots.maxConnections} connection slots, and Coder's budget</h2>${renderSlotBar(slots)}</section>`;
+  return html`<section class="card" id="slots"><h2>PostgreSQL's ${slots.maxConnections} connection slots, and Coder's budget${result.capacity.pooler ? ' on PostgreSQL (through PgBouncer)' : ''}</h2>${renderSlotBar(slots, { poolerCap: result.capacity.pooler?.serverCap })}</section>`;
 }
 
 function renderFigures(result: PollResult | null): SafeHtml | '' {
@@ -107,6 +120,29 @@ function renderFindings(findings: Finding[]): SafeHtml {
 }
 
 /** Each --other.budget declaration beside what it covers now: the operator sees which matched what. */
+/** The PgBouncer layer: its figures (client side, server side, what reaches PostgreSQL) and each instance. */
+function renderPooler(result: PollResult | null): SafeHtml | '' {
+  if (!result?.snapshot.pooler) return '';
+  const figures = result.capacity
+    ? html`<table class="figures"><tbody>${poolerFigureRows(result.capacity).map(
+        (row) => html`<tr data-figure="${row.id}"><th scope="row">${row.label}</th><td class="num${row.bad ? ' bad' : ''}">${row.value}</td><td class="meaning">${row.meaning}</td></tr>`,
+      )}</tbody></table>`
+    : '';
+  const rows = poolerInstanceRows(result.snapshot, result.capacity).map(
+    (row) => html`<tr data-pgbouncer="${row.instance}">
+  <td class="name">${row.instance}</td>
+  <td class="${row.up ? 'up' : 'down'}"${row.error ? html` title="${row.error}"` : ''}>${row.up ? 'up' : 'down'}</td>
+  <td>${row.pool}</td><td class="${row.modeBad ? 'bad' : ''}">${row.mode}</td><td class="num">${row.poolSize}</td><td class="num">${row.reserve}</td><td class="num">${row.cap}</td><td class="num">${row.maxClientConn}</td><td class="num">${row.clients}</td><td class="num">${row.waiting}</td>
+</tr>`,
+  );
+  const discovery = result.snapshot.pooler.discoveryErrors.map((error) => html`<tr><td colspan="10">${error.message}</td></tr>`);
+  const table =
+    rows.length > 0 || discovery.length > 0
+      ? html`<table class="replicas"><thead><tr><th>instance</th><th>up</th><th>Coder's pool</th><th>mode</th><th class="num">pool_size</th><th class="num">reserve</th><th class="num">cap</th><th class="num">max_client_conn</th><th class="num">clients (Coder / all)</th><th class="num">waiting</th></tr></thead><tbody>${rows}</tbody>${discovery.length > 0 ? html`<tfoot>${discovery}</tfoot>` : ''}</table>`
+      : html`<p class="none">No PgBouncer instance found (--pgbouncer.url).</p>`;
+  return html`<section class="card" id="pgbouncer"><h2>PgBouncer between Coder and PostgreSQL</h2>${figures}${table}</section>`;
+}
+
 function renderOtherBudgets(result: PollResult): SafeHtml | '' {
   const rows = otherBudgetRows(result.capacity);
   if (rows.length === 0) return '';

@@ -8,9 +8,11 @@ import type { PollResult } from '../model/poll-result.js';
 import { redactUrl } from '../redact.js';
 import { figureRows } from './figures.js';
 import type { Assessment } from '../model/findings.js';
+import type { MaxConnectionsFit } from '../model/max-connections-fit.js';
 import { formatCount, formatPercent, plural } from '../model/wording.js';
 import { otherBudgetRows } from './other-budget-rows.js';
 import { plannedOnly, replicaRows } from './replica-rows.js';
+import { poolerFigureRows, poolerInstanceRows } from './pooler-rows.js';
 
 export interface TerminalReportInput {
   /** The poll, with the plan applied (what `check` judged). */
@@ -21,6 +23,11 @@ export interface TerminalReportInput {
   scraped: Snapshot;
   /** --coder.pool-max from the command line: every replica judged at it. */
   whatIfPoolMax: number | null;
+  /** --postgres.max-connections: the fleet judged on a server of this size, and the size polled. */
+  whatIfMaxConnections?: number | null;
+  polledMaxConnections?: number | null;
+  /** --pgbouncer.pool-size: Coder's PgBouncer pool judged at this pool_size on every instance. */
+  whatIfPgbouncerPoolSize?: number | null;
   width?: number;
 }
 
@@ -96,22 +103,57 @@ function connectionFacts(pg: PostgresFacts, roundTripSeconds: number | null): st
 
 function planSection(input: TerminalReportInput): string[] {
   const { result, whatIfPoolMax, assessment } = input;
+  const whatIfMaxConnections = input.whatIfMaxConnections ?? null;
   const capacity = result.capacity;
   if (!capacity) return [];
   const { observed, planned } = capacity.replicas;
   const replicas = planned === observed ? `${plural(planned, 'replica')} (observed)` : `${plural(planned, 'replica')} (${observed} observed, ${planned - observed} more planned)`;
   const poolMax = whatIfPoolMax !== null ? `every one at pool max ${whatIfPoolMax} (--coder.pool-max)` : `largest pool max ${formatCount(capacity.largestPoolMax === 0 ? Infinity : capacity.largestPoolMax)}`;
   const margin = formatPercent(result.snapshot.plan.safetyMargin);
+  const server =
+    whatIfMaxConnections === null ? '' : `, on max_connections ${whatIfMaxConnections} (the server has ${input.polledMaxConnections ?? 'unknown'})`;
+  const fit = maxConnectionsRow(result.snapshot.postgres?.maxConnections ?? null, capacity.fittingMaxConnections, margin);
   return [
-    whatIfPoolMax !== null ? 'Plan (what-if)' : 'Plan',
+    whatIfPoolMax !== null || whatIfMaxConnections !== null ? 'Plan (what-if)' : 'Plan',
     alignColumns([
-      ['judged', `${replicas}, ${poolMax}`],
+      ['judged', `${replicas}, ${poolMax}${server}`],
       ['answer', assessment.verdict],
       ['largest pool max', `${formatCount(capacity.recommendedPoolMax)} for ${plural(planned, 'replica')} (fits a rollout with ${margin} spare)`],
       ['replicas that fit', `${formatCount(capacity.maxSafeReplicas)} at pool max ${capacity.largestPoolMax === 0 ? 'unbounded' : capacity.largestPoolMax} (steady, ${margin} spare)`],
+      ...(fit ? [['max_connections', fit]] : []),
     ]),
     '',
   ];
+}
+
+/** Which max_connections fits, said against the one judged: the resize answer. */
+function maxConnectionsRow(judged: number | null, fit: MaxConnectionsFit | null, margin: string): string | null {
+  if (judged === null || fit === null) return null;
+  if (judged >= fit.margin) return `${judged} fits; ${fit.rollout} would fit a rollout, ${fit.margin} with ${margin} spare`;
+  if (judged >= fit.rollout) return `${judged} fits a rollout, not the ${margin} margin: ${fit.margin} keeps it`;
+  return `${judged} is too small: ${fit.rollout} fits a rollout, ${fit.margin} keeps ${margin} spare`;
+}
+
+/** The PgBouncer layer: its figures, then one line per instance. */
+function poolerSection(input: TerminalReportInput): string[] {
+  const { result } = input;
+  if (!result.snapshot.pooler) return [];
+  const whatIf = input.whatIfPgbouncerPoolSize ?? null;
+  const out = [whatIf === null ? 'PgBouncer' : `PgBouncer (what-if: pool_size ${whatIf} on every instance, --pgbouncer.pool-size)`];
+  if (result.capacity) out.push(alignColumns(poolerFigureRows(result.capacity).map((row) => [row.label, row.value, row.meaning]), [1]));
+  const instances = poolerInstanceRows(result.snapshot, result.capacity);
+  out.push(
+    alignColumns(
+      [
+        ['INSTANCE', 'UP', "CODER'S POOL", 'MODE', 'POOL_SIZE', 'RESERVE', 'CAP', 'MAX_CLIENT_CONN', 'CLIENTS', 'WAITING'],
+        ...instances.map((row) => [row.instance, row.up ? 'up' : 'DOWN', row.pool, row.modeBad ? row.mode.toUpperCase() : row.mode, row.poolSize, row.reserve, row.cap, row.maxClientConn, row.clients, row.waiting]),
+      ],
+      [4, 5, 6, 7, 8, 9],
+    ),
+  );
+  for (const error of result.snapshot.pooler.discoveryErrors) out.push(`  ${error.message}`);
+  out.push('');
+  return out;
 }
 
 export function renderTerminalReport(input: TerminalReportInput): string {
@@ -126,12 +168,14 @@ export function renderTerminalReport(input: TerminalReportInput): string {
 
   const pg = result.snapshot.postgres;
   if (pg) {
-    out.push('PostgreSQL', alignColumns(connectionFacts(pg, result.roundTripSeconds)), '');
+    // The server as polled: a what-if size (--postgres.max-connections) is in the plan and the figures.
+    out.push('PostgreSQL', alignColumns(connectionFacts(input.scraped.postgres ?? pg, result.roundTripSeconds)), '');
   }
   if (pg && result.capacity) {
     const rows = figureRows({ ...result.snapshot, postgres: pg }, result.capacity, { poolMaxPlanned: input.whatIfPoolMax !== null });
     out.push('Figures', alignColumns(rows.map((row) => [row.label, row.value, row.meaning]), [1]), '');
   }
+  out.push(...poolerSection(input));
 
   const replicas = replicaRows(input.scraped);
   const planned = plannedOnly(result.snapshot, result.capacity);

@@ -78,6 +78,9 @@ describe('the Grafana dashboard against a live Prometheus', () => {
     const empty = async () => {
       const missing: string[] = [];
       for (const { panel, refId, expr } of queries) {
+        // The PgBouncer row's pooler figures exist only with --pgbouncer.url, which this
+        // scenario has not: test/integration/pgbouncer.test.ts reads them from the daemon.
+        if (expr.includes('coder_pg_capacity_pgbouncer_')) continue;
         const samples = await instant(substituteVariables(expr, variables));
         if (!samples.some((sample) => sample.value[1] !== 'NaN')) missing.push(`${panel} ${refId}: ${expr}`);
       }

@@ -3,7 +3,11 @@
 // how an instance that fails or goes away reads. Stand-in Coder connections run a query
 // after connecting, as a real pool does: PgBouncer links a server connection only then.
 
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolvePostgresTls } from '../../src/sources/postgres-tls.js';
 import { PgbouncerAdmin, coderPool, type PgbouncerFacts } from '../../src/sources/pgbouncer-admin.js';
 import { holdPooledConnections, startPgbouncer, type TestPgbouncer } from '../support/pgbouncer.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
@@ -202,6 +206,60 @@ describe('pool modes and limits, resolved as PgBouncer resolves them', () => {
       await waiting.close();
       await holding.close();
     }
+  });
+});
+
+describe('credentials and TLS as for PostgreSQL', () => {
+  let plain: TestPgbouncer;
+  let dir: string;
+
+  beforeAll(async () => {
+    plain = await bouncer({ poolMode: 'session', maxClientConn: 50, databases: [{ name: 'coder' }] });
+    dir = await mkdtemp(path.join(tmpdir(), 'pgbouncer-password-'));
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const tlsOf = (url: string) => resolvePostgresTls({ url, given: {} }, []);
+  const withoutPassword = () => `postgres://${ADMIN.name}@127.0.0.1:${plain.port}/pgbouncer`;
+
+  it('logs in with the password file (its trailing newline trimmed) where the URL has none', async () => {
+    const file = path.join(dir, 'password');
+    await writeFile(file, `${ADMIN.password}\n`);
+    const admin = new PgbouncerAdmin({ url: withoutPassword(), passwordFile: file, tls: tlsOf(withoutPassword()), timeoutMs: 3000 });
+    admins.push(admin);
+    expect(await admin.poll()).toMatchObject({ ok: true, facts: { maxClientConn: 50 } });
+  });
+
+  it('names a password file it cannot read, and the flag that points at it', async () => {
+    const admin = new PgbouncerAdmin({ url: withoutPassword(), passwordFile: path.join(dir, 'missing'), timeoutMs: 3000 });
+    admins.push(admin);
+    const poll = await admin.poll();
+    expect(poll).toMatchObject({ ok: false, code: 'password_file' });
+    if (poll.ok) return;
+    expect(poll.error).toBe(`cannot read the password file ${path.join(dir, 'missing')} for PgBouncer 127.0.0.1:${plain.port} (ENOENT): check --pgbouncer.password-file and the Secret's mount`);
+  });
+
+  it('sslmode=prefer falls back to plaintext when PgBouncer offers no TLS, as libpq does', async () => {
+    const url = `${plain.adminUrl}?sslmode=prefer`;
+    const admin = new PgbouncerAdmin({ url, tls: tlsOf(url), timeoutMs: 3000 });
+    admins.push(admin);
+    expect((await admin.poll()).ok).toBe(true);
+  });
+
+  it("sslmode=require against a PgBouncer without TLS says what to set in pgbouncer.ini, and never the password", async () => {
+    const url = `${plain.adminUrl}?sslmode=require`;
+    const admin = new PgbouncerAdmin({ url, tls: tlsOf(url), timeoutMs: 3000 });
+    admins.push(admin);
+    const poll = await admin.poll();
+    expect(poll.ok).toBe(false);
+    if (poll.ok) return;
+    expect(poll.error).toBe(
+      `PgBouncer 127.0.0.1:${plain.port} does not offer TLS (client_tls_sslmode = disable in pgbouncer.ini), but sslmode=require (from sslmode in --pgbouncer.url) requires it: configure client_tls_* in pgbouncer.ini, or lower sslmode`,
+    );
+    expect(poll.error).not.toContain(ADMIN.password);
   });
 });
 
