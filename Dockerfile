@@ -44,5 +44,5 @@ COPY docs/runbooks.md ./docs/runbooks.md
 # Files stay root's and read-only to the process; nothing is written at run time.
 USER 10001:10001
 EXPOSE 9816
-ENTRYPOINT ["node", "/app/dist/cli.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=1", "/app/dist/cli.js"]
 CMD ["serve"]

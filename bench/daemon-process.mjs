@@ -2,12 +2,14 @@
 // free loopback port, ready once /readyz says the first PostgreSQL poll succeeded.
 
 import { fileURLToPath } from 'node:url';
+import { daemonNodeFlags } from './node-flags.mjs';
 import { spawnTracked, stopChild, waitForHttp } from './processes.mjs';
 
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
 export async function startDaemonProcess({ postgresUrl, coderTargets }) {
   const child = spawnTracked(process.execPath, [
+    ...daemonNodeFlags(),
     cli,
     'serve',
     '--postgres.url', postgresUrl,

@@ -14,6 +14,7 @@ import { startPostgres } from '../dist-dev/dev/embedded-postgres.js';
 import { measureExtraction } from './cases/extraction.mjs';
 import { measureFanOut } from './cases/fan-out.mjs';
 import { footprintRows, measurePollFootprint } from './cases/footprint.mjs';
+import { measureModuleFootprint } from './cases/module-footprint.mjs';
 import { measurePostgresCost } from './cases/postgres-cost.mjs';
 import { measureScrapeCost } from './cases/scrape-cost.mjs';
 import { postmasterPid } from './cpu-time.mjs';
@@ -26,13 +27,14 @@ import { renderMachine, renderTable, writeResults } from './report.mjs';
 
 const FULL = {
   scrape: { connections: 10, seconds: 10, warmupSeconds: 2, sequentialSeconds: 3 },
-  idleLevels: [100, 1000],
+  idleLevels: [100, 2000],
   oursRuns: 200,
   exporterRuns: 20,
   extraction: { bigBytes: 50e6, smallBytes: 10e6 },
-  fanOut: { replicas: 200, bytes: 1e6, delayMs: 20, singleRuns: 9, fleetRuns: 3 },
+  fanOut: { fleets: [200, 500], bytes: 1e6, delayMs: 20, singleRuns: 9, fleetRuns: 3 },
   polls: 10_000,
   pollReplicaBytes: 100e3,
+  moduleRuns: 3,
 };
 
 const QUICK = {
@@ -41,9 +43,10 @@ const QUICK = {
   oursRuns: 30,
   exporterRuns: 5,
   extraction: { bigBytes: 10e6, smallBytes: 2e6 },
-  fanOut: { replicas: 20, bytes: 1e6, delayMs: 20, singleRuns: 3, fleetRuns: 2 },
+  fanOut: { fleets: [20], bytes: 1e6, delayMs: 20, singleRuns: 3, fleetRuns: 2 },
   polls: 1_200,
   pollReplicaBytes: 100e3,
+  moduleRuns: 1,
 };
 
 const resultsFile = fileURLToPath(new URL('./results.md', import.meta.url));
@@ -84,9 +87,9 @@ async function main({ write, quick }) {
   const notes = [];
   const add = (label, caseRows) => rows.push(...caseRows.map((row) => ({ case: label, ...row })));
 
-  progress('setup: postgres_exporter (installed when missing), PostgreSQL with max_connections 1100');
+  progress('setup: postgres_exporter (installed when missing), PostgreSQL with max_connections 2100');
   const exporterBinary = ensurePostgresExporter();
-  const postgres = await startPostgres({ maxConnections: 1100 });
+  const postgres = await startPostgres({ maxConnections: 2100 });
   cleanups.push(() => postgres.destroy());
   const admin = await postgres.admin();
   const postgresVersion = (await admin.query('SHOW server_version')).rows[0].server_version;
@@ -153,14 +156,20 @@ async function main({ write, quick }) {
       `the newline scan's ${(extraction.memory.newline.big.peakRssBytes / 1e6).toFixed(1)} MB: the floor every streaming reader shares.`,
   );
 
-  progress(`case 4: fan-out to ${sizes.fanOut.replicas} fake replicas`);
-  add('4 fan-out', (await measureFanOut({ ...sizes.fanOut, floors: true, target: true })).rows);
-  // Small bodies: the delay and the cost per request, without the bytes.
-  add('4 fan-out', (await measureFanOut({ ...sizes.fanOut, bytes: 10e3, floors: true })).rows);
-  // What coderd really serves when the scraper accepts gzip (promhttp's default).
-  add('4 fan-out', (await measureFanOut({ ...sizes.fanOut, gzip: true })).rows);
+  for (const replicas of sizes.fanOut.fleets) {
+    progress(`case 4: fan-out to ${replicas} fake replicas, coderd honouring name[] and not`);
+    // A current coderd: only the families asked for cross the wire.
+    add('4 fan-out', (await measureFanOut({ ...sizes.fanOut, replicas, filtering: true, target: true, floors: true })).rows);
+    // An older coderd: every byte of the exposition, against the transport floors.
+    add('4 fan-out', (await measureFanOut({ ...sizes.fanOut, replicas, floors: true })).rows);
+  }
+  // What an older coderd really serves when the scraper accepts gzip (promhttp's default).
+  add('4 fan-out', (await measureFanOut({ ...sizes.fanOut, replicas: sizes.fanOut.fleets[0], gzip: true })).rows);
 
   add('5 footprint', footprintRows({ oursIdle: idle.ours, oursLoaded: loaded.ours, exporterIdle: idle.exporter, exporterLoaded: loaded.exporter, scrapes: { ours: scrape.ours.requests, exporter: scrape.exporter.requests }, polls }));
+
+  progress('case 6: resident memory per module');
+  add('6 modules', (await measureModuleFootprint({ runs: sizes.moduleRuns })).rows);
 
   const machine = {
     ...describeMachine(),

@@ -114,3 +114,15 @@ export function withDefaults(stats: DbStats): Required<DbStats> {
 function escapeLabelValue(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
+
+/**
+ * What client_golang 1.24 and later serve for `/metrics?name[]=a&name[]=b`: only the
+ * families named (prometheus/client_golang#1925); no name[] at all means every family.
+ * Families are the blocks that start at their `# HELP` line.
+ */
+export function filterFamilies(exposition: string, names: readonly string[]): string {
+  if (names.length === 0) return exposition;
+  const wanted = new Set(names);
+  const blocks = exposition.split(/^(?=# HELP )/m);
+  return blocks.filter((block) => wanted.has(/^# HELP (\S+)/.exec(block)?.[1] ?? '')).join('');
+}

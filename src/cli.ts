@@ -1,7 +1,12 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 // The command line: `serve`, `check`, --help, --version. Configuration errors are the
 // user's to fix, so they print as one list of problems with exit code 2, never a stack.
 // The demo is not here: it needs a dev dependency and runs from a checkout (npm run demo).
+//
+// --max-semi-space-size=1 (the shebang; the Dockerfile's ENTRYPOINT repeats it): V8's young
+// generation grows to 16 MB by default, which a daemon that allocates little per poll never
+// needs; capped at 1 MB, the RSS after importing the daemon fell from 97 to 73 MB under
+// allocation churn, with no measurable cost per scrape (bench, case 1).
 
 import { ConfigError, parseConfig, settingsHelp, type Config } from './config/settings.js';
 import { createLogger, type Logger } from './log.js';

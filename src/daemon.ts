@@ -6,14 +6,13 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config/settings.js';
 import { createMetrics } from './exposition/metrics.js';
 import { createApp, listen } from './web/server.js';
-import { webConfigGuard } from './web/web-auth.js';
-import { ReloadingWebConfig } from './web/web-config-reload.js';
-import { createHttpsServer } from './web/web-tls.js';
+import { loadProtectedWeb } from './web/protected-web.js';
 import type { Logger } from './log.js';
 import type { PlanSettings } from './model/snapshot.js';
 import { Poller } from './poller.js';
 import { startSchedule, type Schedule } from './scheduler.js';
 import { CoderSource } from './sources/coder.js';
+import { pgbouncerSources } from './sources/pgbouncer.js';
 import type { AddressResolver } from './sources/discovery.js';
 import { PostgresSource } from './sources/postgres.js';
 import type { Source } from './sources/source.js';
@@ -67,10 +66,10 @@ export function createPoller(config: Config, { logger, resolver }: DaemonDepende
   });
   const coder = new CoderSource({ targets: config.coder.targets, timeoutMs: config.poll.timeoutMs, resolver });
   // Every source the poller runs, side by side: a new source is one line here.
-  const sources: Source[] = [postgres, coder];
+  const sources: Source[] = [postgres, coder, ...pgbouncerSources(config, { logger, resolver })];
   const replicaSources = { coderTargetsConfigured: config.coder.targets.length > 0, replicasFromDb: config.coder.replicasFromDb };
   const attribution = { role: config.coder.role, database: config.coder.database, applicationName: config.coder.applicationName };
-  const poller = new Poller({ sources, plan: planFromConfig(config), replicaSources, attribution, postgresAddress: postgres.address, logger });
+  const poller = new Poller({ sources, plan: planFromConfig(config), replicaSources, attribution, postgresAddress: postgres.address, logger, demandWindowMs: config.capacity.demandWindowMs });
   return {
     poller,
     sources,
@@ -84,22 +83,22 @@ export async function startDaemon(config: Config, dependencies: DaemonDependenci
   const { logger } = dependencies;
   // A web config that cannot be used stops the start, as in the exporter-toolkit: better
   // no listener than an open one the operator meant to lock.
-  const webConfig = config.web.configFile ? await ReloadingWebConfig.start(config.web.configFile, logger) : null;
+  const webConfig = config.web.configFile ? await loadProtectedWeb(config.web.configFile, logger) : null;
   const { poller, sources, close: closeSources } = createPoller(config, dependencies);
   const metrics = createMetrics(() => poller.latest, version, sources.flatMap((source) => source.reportNames));
   poller.onPoll((result) => metrics.record(result));
 
-  const app = createApp({ poller, metrics, logger, version, guard: webConfig ? webConfigGuard(() => webConfig.current) : undefined });
+  const app = createApp({ poller, metrics, logger, version, guard: webConfig?.guard });
   let server: Server;
   try {
-    server = await listen(app, config.web.host, config.web.port, webConfig?.current.tls ? (handler, limits) => createHttpsServer(handler, webConfig, logger, limits) : undefined);
+    server = await listen(app, config.web.host, config.web.port, webConfig?.secure);
   } catch (error) {
     webConfig?.close();
     throw error;
   }
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const scheme = webConfig?.current.tls ? 'https' : 'http';
+  const scheme = webConfig?.scheme ?? 'http';
   const url = `${scheme}://${host === '[::]' || host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
 
   if (config.coder.targets.length === 0 && (config.coder.replicas !== null || config.coder.replicasFromDb)) {

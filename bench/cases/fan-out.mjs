@@ -1,11 +1,14 @@
 // Case 4, fan-out: one poll of CoderSource (discovery, concurrent scrapes, streaming
 // extraction) against many fake replicas, each answering a Coder-like body after a delay,
-// against the same poll of a single replica. Beside it, the transport floors: the same
+// against the same poll of a single replica. Filtering replicas answer name[] as
+// client_golang 1.24+ does (about 1 kB each); the others send the whole exposition, as
+// older coderd do, and there the poll is bound by the bytes on the wire: its figure is
+// shown beside the transport floors, with no target of its own. Beside it, the transport floors: the same
 // concurrent requests with every body read and thrown away, no extraction at all, once
 // with fetch (what CoderSource used before the bench showed the cost) and once with node:http (what it uses now).
 
 import http from 'node:http';
-import { CoderSource } from '../../dist/sources/coder.js';
+import { CoderSource, filteredScrapeUrl } from '../../dist/sources/coder.js';
 import { parseTargets } from '../../dist/sources/targets.js';
 import { startFakeCoderFleet } from '../fake-coder-fleet.mjs';
 import { median, timeRuns } from '../stats.mjs';
@@ -20,13 +23,14 @@ async function pollAllUp(source, expected) {
   const poll = await source.poll();
   const up = poll.replicas.filter((replica) => replica.up && replica.open !== null).length;
   if (up !== expected) throw new Error(`fan-out poll saw ${up} of ${expected} replicas up: ${poll.errors[0]?.message ?? 'no error given'}`);
+  return poll;
 }
 
 /** The same requests as CoderSource makes (same headers), bodies discarded. */
 function drainWithFetch(urls) {
   return Promise.all(
     urls.map(async (url) => {
-      const response = await fetch(url, { headers: { 'accept-encoding': 'gzip' } });
+      const response = await fetch(filteredScrapeUrl(url), { headers: { 'accept-encoding': 'gzip' } });
       for await (const _chunk of response.body);
     }),
   );
@@ -39,7 +43,7 @@ function drainWithNodeHttp(urls) {
       (url) =>
         new Promise((resolve, reject) => {
           http
-            .get(url, { agent: keepAlive }, (response) => {
+            .get(filteredScrapeUrl(url), { agent: keepAlive }, (response) => {
               response.on('data', () => undefined);
               response.on('end', resolve);
               response.on('error', reject);
@@ -54,19 +58,28 @@ function drainWithNodeHttp(urls) {
  * Rows comparing a poll of all replicas with a poll of one; with `floors`, also with the
  * transport floors (identity bodies only: node:http does not decompress).
  */
-export async function measureFanOut({ replicas, bytes, delayMs, singleRuns, fleetRuns, gzip = false, floors = false, target = false }) {
-  const fleet = await startFakeCoderFleet({ replicas, bytes, delayMs, gzip });
+export async function measureFanOut({ replicas, bytes, delayMs, singleRuns, fleetRuns, gzip = false, floors = false, target = false, filtering = false }) {
+  const fleet = await startFakeCoderFleet({ replicas, bytes, delayMs, gzip, filtering });
   try {
     const single = coderSource(fleet.urls.slice(0, 1));
     const all = coderSource(fleet.urls);
     await pollAllUp(single, 1);
-    await pollAllUp(all, replicas); // opens every connection
+    const first = await pollAllUp(all, replicas); // opens every connection
+    const bytesPerReplica = median(first.replicas.map((replica) => replica.scrapeBytes ?? 0));
     const singleMs = median(await timeRuns(singleRuns, () => pollAllUp(single, 1)));
     const fleetMs = median(await timeRuns(fleetRuns, () => pollAllUp(all, replicas)));
     const size = bytes >= 1e6 ? `${Math.round(bytes / 1e6)} MB` : `${Math.round(bytes / 1e3)} kB`;
-    const what = `${replicas} replicas × ${size}${gzip ? ' gzip' : ''}, ${delayMs} ms away`;
+    const what = `${replicas} replicas × ${size}${gzip ? ' gzip' : ''}${filtering ? ', coderd honours name[]' : ', coderd ignores name[]'}, ${delayMs} ms away`;
     const rows = [
       { figure: `one Coder poll, ${what}`, unit: 'ms', ours: fleetMs, reference: singleMs, referenceName: 'ours, 1 replica', target: target ? { text: '≤ 3× one replica', met: fleetMs <= 3 * singleMs } : undefined },
+      {
+        figure: `  bytes read per replica (decompressed)`,
+        unit: 'bytes',
+        ours: bytesPerReplica,
+        reference: bytes,
+        referenceName: 'the whole exposition',
+        target: target && filtering ? { text: '< 2 kB', met: bytesPerReplica < 2048 } : undefined,
+      },
     ];
     if (floors) {
       await drainWithNodeHttp(fleet.urls); // opens node:http's connections

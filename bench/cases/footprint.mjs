@@ -4,6 +4,7 @@
 
 import { fileURLToPath } from 'node:url';
 import { startFakeCoderFleet } from '../fake-coder-fleet.mjs';
+import { daemonNodeFlags } from '../node-flags.mjs';
 import { runNodeJson } from '../processes.mjs';
 
 const worker = fileURLToPath(new URL('../footprint-worker.mjs', import.meta.url));
@@ -11,14 +12,16 @@ const transportWorker = fileURLToPath(new URL('../transport-rss-worker.mjs', imp
 /** Scrapes by a bare process, to tell what the HTTP client alone keeps resident. */
 const TRANSPORT_SCRAPES = 100;
 const mb = (bytes) => bytes / 1e6;
+/** Targets of issue 14: idle after the first poll, and after the scrape load and the polls. */
+const IDLE_LIMIT_MB = 60;
 const LIMIT_MB = 80;
 /** "No growth": under this much between the warm point and the end. */
-const GROWTH_LIMIT_MB = 5;
+const GROWTH_LIMIT_MB = 2;
 
 export async function measurePollFootprint({ postgresUrl, polls, replicaBytes }) {
   const fleet = await startFakeCoderFleet({ replicas: 1, bytes: replicaBytes, delayMs: 0 });
   try {
-    const result = await runNodeJson(worker, [postgresUrl, fleet.urls[0], String(polls)], { timeoutMs: 300_000 });
+    const result = await runNodeJson(worker, [postgresUrl, fleet.urls[0], String(polls)], { timeoutMs: 300_000, nodeArgs: daemonNodeFlags() });
     if (result.failures > 0) throw new Error(`${result.failures} of ${polls} polls failed in the footprint run: ${result.firstFailure}`);
     const transport = {};
     for (const client of ['fetch', 'http']) transport[client] = await runNodeJson(transportWorker, [client, fleet.urls[0], String(TRANSPORT_SCRAPES)]);
@@ -35,9 +38,9 @@ export async function measurePollFootprint({ postgresUrl, polls, replicaBytes })
 export function footprintRows({ oursIdle, oursLoaded, exporterIdle, exporterLoaded, scrapes, polls }) {
   const growth = polls.warmRss === null ? null : mb(polls.finalRss - polls.warmRss);
   return [
-    { figure: 'RSS idle, after the first poll', unit: 'MB', ours: mb(oursIdle), reference: mb(exporterIdle), referenceName: 'postgres_exporter', target: { text: `< ${LIMIT_MB} MB`, met: mb(oursIdle) < LIMIT_MB } },
-    { figure: `RSS after case 1's load (${scrapes.ours.toLocaleString('en')} scrapes of ours, ${scrapes.exporter.toLocaleString('en')} of postgres_exporter)`, unit: 'MB', ours: mb(oursLoaded), reference: mb(exporterLoaded), referenceName: 'postgres_exporter', target: { text: `< ${LIMIT_MB} MB`, met: mb(oursLoaded) < LIMIT_MB } },
-    { figure: `RSS after ${polls.polls.toLocaleString('en')} polls`, unit: 'MB', ours: mb(polls.finalRss), reference: mb(polls.peakRss), referenceName: 'ours, peak during the polls', target: { text: `< ${LIMIT_MB} MB`, met: mb(polls.peakRss) < LIMIT_MB } },
+    { figure: 'RSS idle, after the first poll', unit: 'MB', ours: mb(oursIdle), reference: mb(exporterIdle), referenceName: 'postgres_exporter', target: { text: `≤ ${IDLE_LIMIT_MB} MB`, met: mb(oursIdle) <= IDLE_LIMIT_MB } },
+    { figure: `RSS after case 1's load (${scrapes.ours.toLocaleString('en')} scrapes of ours, ${scrapes.exporter.toLocaleString('en')} of postgres_exporter)`, unit: 'MB', ours: mb(oursLoaded), reference: mb(exporterLoaded), referenceName: 'postgres_exporter', target: { text: `≤ ${LIMIT_MB} MB`, met: mb(oursLoaded) <= LIMIT_MB } },
+    { figure: `RSS after ${polls.polls.toLocaleString('en')} polls`, unit: 'MB', ours: mb(polls.finalRss), reference: mb(polls.peakRss), referenceName: 'ours, peak during the polls', target: { text: `≤ ${LIMIT_MB} MB`, met: mb(polls.peakRss) <= LIMIT_MB } },
     {
       figure: `RSS growth, poll ${polls.warmPolls.toLocaleString('en')} → ${polls.polls.toLocaleString('en')}`,
       unit: 'MB',

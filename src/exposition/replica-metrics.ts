@@ -19,6 +19,7 @@ export function registerReplicaMetrics({ gauge }: SnapshotGauges): void {
   perReplica('replica_idle_connections', "The replica's go_sql_idle_connections.", (replica) => replica.idle);
   perReplica('replica_wait_count_total', "The replica's go_sql_wait_count_total: connections waited for (the pool was full).", (replica) => replica.waitCount, 'counter');
   perReplica('replica_wait_duration_seconds_total', "The replica's go_sql_wait_duration_seconds_total.", (replica) => replica.waitDurationSeconds, 'counter');
+  perReplica('replica_scrape_bytes', "Size of the replica's last /metrics answer, decompressed: about 1 kB from a coderd that honours name[] (client_golang 1.24+), many MB from an older one.", (replica) => replica.scrapeBytes);
   perReplica('replica_pool_unbounded', "Whether the replica's pool has no maximum (go_sql_max_open_connections 0).", (replica) => (replica.poolMax === null ? null : replica.poolMax === 0 ? 1 : 0));
 
 }

@@ -32,6 +32,12 @@ export const liveReplicasStatement = `SELECT count(*) AS live FROM replicas WHER
  * backend_type and state but keep usename, so those rows count too (as state "unknown").
  * PG 18's io workers and all background processes have no usename and are left out.
  *
+ * pg_stat_get_activity(NULL), the function under the pg_stat_activity view, grouped by the
+ * database's and role's OIDs and named after grouping: the view joins pg_database and
+ * pg_authid for every backend, which made our poll 1.6x the count(*) floor at 2,000
+ * connections (bench, case 2: 7.6 ms against 4.7 ms); joining the few groups instead
+ * brings it to 5.6 ms against 4.3 ms, 1.3x.
+ *
  * The same scan gives each group's oldest state_change age when the group is idle in a
  * transaction: the statement's now() minus it, so the age comes from PostgreSQL's clock
  * and no clock enters the model. pg_notification_queue_usage() needs no privilege.
@@ -53,19 +59,23 @@ SELECT
   inet_server_port() AS session_port,
   (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS session_superuser,
   (SELECT coalesce(json_agg(g), '[]'::json) FROM (
-     SELECT coalesce(datname, '') AS database, coalesce(usename, '') AS role,
-            coalesce(application_name, '') AS application, coalesce(state, 'unknown') AS state,
-            owner, count(*) AS count,
-            extract(epoch FROM now() - min(state_change) FILTER (WHERE state LIKE 'idle in transaction%')) AS idle_in_transaction_seconds
+     SELECT coalesce(d.datname, '') AS database, coalesce(r.rolname, '') AS role,
+            a.application, a.state, a.owner, a.count, a.idle_in_transaction_seconds
      FROM (
-       SELECT datname, usename, application_name, state, state_change,
+       SELECT datid, usesysid, coalesce(application_name, '') AS application, coalesce(state, 'unknown') AS state,
               CASE WHEN pid = pg_backend_pid() THEN 'monitor'
-                   WHEN usename = $1 AND datname = $2 AND ($3::text IS NULL OR application_name = $3) THEN 'coder'
-                   ELSE 'other' END AS owner
-       FROM pg_stat_activity
-       WHERE backend_type = 'client backend' OR (backend_type IS NULL AND usename IS NOT NULL)
+                   WHEN usesysid = (SELECT oid FROM pg_roles WHERE rolname = $1)
+                        AND datid = (SELECT oid FROM pg_database WHERE datname = $2)
+                        AND ($3::text IS NULL OR application_name = $3) THEN 'coder'
+                   ELSE 'other' END AS owner,
+              count(*) AS count,
+              extract(epoch FROM now() - min(state_change) FILTER (WHERE state LIKE 'idle in transaction%')) AS idle_in_transaction_seconds
+       FROM pg_stat_get_activity(NULL)
+       WHERE backend_type = 'client backend' OR (backend_type IS NULL AND usesysid IS NOT NULL)
+       GROUP BY datid, usesysid, 3, 4, 5
      ) a
-     GROUP BY 1, 2, 3, 4, 5) g) AS connections,
+     LEFT JOIN pg_database d ON d.oid = a.datid
+     LEFT JOIN pg_roles r ON r.oid = a.usesysid) g) AS connections,
   pg_notification_queue_usage() AS notify_queue_usage`;
 }
 

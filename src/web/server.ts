@@ -11,11 +11,11 @@ import { HTTP_LIMITS, HTTP_SERVER_OPTIONS, refuseBodiesAndUnsafeMethods } from '
 import { capacityDocument } from '../views/capacity-document.js';
 import { assess } from '../model/findings.js';
 import { toJson } from '../views/json.js';
-import { runbooksHandler } from './runbooks.js';
 import { renderStatusPage } from '../views/status-page.js';
 
 export interface HttpOptions {
-  poller: Pick<Poller, 'latest' | 'lastPostgresSuccessAt'>;
+  /** `history`, the demand window's polls, draws the status page's picture of the last day. */
+  poller: Pick<Poller, 'latest' | 'lastPostgresSuccessAt'> & Partial<Pick<Poller, 'history'>>;
   metrics: CapacityMetrics;
   logger: Logger;
   version: string;
@@ -30,8 +30,8 @@ export function createApp({ poller, metrics, logger, version, guard }: HttpOptio
   if (guard) app.use(guard);
 
   app.get('/metrics', async (_req, res) => {
-    res.set('Content-Type', metrics.registry.contentType);
-    res.send(await metrics.registry.metrics());
+    res.set('Content-Type', metrics.contentType);
+    res.send(await metrics.render());
   });
 
   app.get('/healthz', (_req, res) => {
@@ -58,7 +58,13 @@ export function createApp({ poller, metrics, logger, version, guard }: HttpOptio
     res.send(toJson(capacityDocument(latest, assess(latest), { version })));
   });
 
-  app.get('/runbooks', runbooksHandler()); // docs/runbooks.md as HTML: every alert's runbook_url lands here
+  // docs/runbooks.md as HTML: every alert's runbook_url lands here. Loaded at the first
+  // request: the markdown renderer is of no use to a daemon nobody reads runbooks from.
+  let runbooks: Promise<RequestHandler> | undefined;
+  app.get('/runbooks', (req, res, next) => {
+    runbooks ??= import('./runbooks.js').then((module) => module.runbooksHandler());
+    runbooks.then((handler) => handler(req, res, next), next);
+  });
 
   // The status page: self-contained, so the policy forbids every outside resource and script.
   app.get('/', (_req, res) => {
@@ -66,7 +72,7 @@ export function createApp({ poller, metrics, logger, version, guard }: HttpOptio
       .set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'")
       .set('Cache-Control', 'no-store')
       .type('text/html')
-      .send(renderStatusPage(poller.latest, { version }));
+      .send(renderStatusPage(poller.latest, { version, history: poller.history }));
   });
 
   // No stack traces to clients: log the error, answer plainly.

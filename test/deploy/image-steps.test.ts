@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { daemonNodeFlags as binNodeFlags } from '../../bench/node-flags.mjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execForm, labels, parseDockerfile, stageArgs, type Dockerfile, type Stage } from '../support/dockerfile.js';
 import { assertReplayTools, readOnlyAs, replayStage, startReplayed, type ReplayedStage } from '../support/image-replay.js';
@@ -47,8 +48,12 @@ describe('the Dockerfile', () => {
     expect(only(runtime, 'EXPOSE').map((instruction) => instruction.text)).toEqual(['9816']);
     const [entrypoint] = only(runtime, 'ENTRYPOINT');
     const [cmd] = only(runtime, 'CMD');
-    expect(execForm(entrypoint!)).toEqual(['node', '/app/dist/cli.js']);
+    expect(execForm(entrypoint!)).toEqual(['node', ...binNodeFlags(), '/app/dist/cli.js']);
     expect(execForm(cmd!)).toEqual(['serve']);
+  });
+
+  it("runs node with the bin's V8 flags, so the image and the installed package measure alike", () => {
+    expect(binNodeFlags()).toEqual(['--max-semi-space-size=1']);
   });
 
   it("carries the OCI labels, the version being package.json's", () => {

@@ -26,7 +26,7 @@ function targets(text: string) {
 
 describe('scraping a Coder replica that fails over HTTP', () => {
   it('blames coderd\'s metrics handler for a 5xx, and points at its logs', async () => {
-    nock('http://coder-a:2112').get('/metrics').reply(500, 'collector failed');
+    nock('http://coder-a:2112').get('/metrics').query(true).reply(500, 'collector failed');
     expect(await scrapeReplica('http://coder-a:2112/metrics', 1000)).toEqual({
       ok: false,
       error: "cannot scrape http://coder-a:2112/metrics: coderd's metrics handler failed (HTTP 500): look at coderd's logs (and at any proxy in front of it) for the error",
@@ -34,13 +34,13 @@ describe('scraping a Coder replica that fails over HTTP', () => {
   });
 
   it('reads a 404 as a wrong path or not a coderd metrics endpoint', async () => {
-    nock('http://coder-a:8080').get('/metrics').reply(404, 'not found');
+    nock('http://coder-a:8080').get('/metrics').query(true).reply(404, 'not found');
     const outcome = await scrapeReplica('http://coder-a:8080/metrics', 1000);
     expect(outcome).toMatchObject({ ok: false, error: expect.stringContaining('cannot scrape http://coder-a:8080/metrics: not found (HTTP 404): wrong path, or not a coderd metrics endpoint') });
   });
 
   it('reads a 401 or 403 as authentication asked by something in front of coderd', async () => {
-    nock('http://ingress:443').get('/metrics').reply(401).get('/metrics').reply(403);
+    nock('http://ingress:443').get('/metrics').query(true).reply(401).get('/metrics').query(true).reply(403);
     for (const status of [401, 403]) {
       const outcome = await scrapeReplica('http://ingress:443/metrics', 1000);
       expect(outcome).toMatchObject({ ok: false, error: expect.stringContaining(`authentication required (HTTP ${status}): coderd's metrics endpoint has none, so something in front of it`) });
@@ -48,7 +48,7 @@ describe('scraping a Coder replica that fails over HTTP', () => {
   });
 
   it('refuses an endpoint that serves no go_sql metrics, naming an old coderd or another endpoint', async () => {
-    nock('http://not-coder:9100').get('/metrics').reply(200, 'node_load1 0.5\n');
+    nock('http://not-coder:9100').get('/metrics').query(true).reply(200, 'node_load1 0.5\n');
     expect(await scrapeReplica('http://not-coder:9100/metrics', 1000)).toEqual({
       ok: false,
       error:
@@ -57,13 +57,13 @@ describe('scraping a Coder replica that fails over HTTP', () => {
   });
 
   it('says when the answer without go_sql metrics is an HTML page', async () => {
-    nock('http://coder-web:3000').get('/metrics').reply(200, '\n<!DOCTYPE html><html><title>Coder</title></html>', { 'content-type': 'text/plain' });
+    nock('http://coder-web:3000').get('/metrics').query(true).reply(200, '\n<!DOCTYPE html><html><title>Coder</title></html>', { 'content-type': 'text/plain' });
     const outcome = await scrapeReplica('http://coder-web:3000/metrics', 1000);
     expect(outcome).toMatchObject({ ok: false, error: expect.stringContaining('answered without go_sql_* metrics, with an HTML page') });
   });
 
   it('says a refused pod address is refused, and that coderd must listen beyond 127.0.0.1', async () => {
-    nock('http://10.0.0.7:2112').get('/metrics').replyWithError(nodeError('ECONNREFUSED', 'connect ECONNREFUSED 10.0.0.7:2112'));
+    nock('http://10.0.0.7:2112').get('/metrics').query(true).replyWithError(nodeError('ECONNREFUSED', 'connect ECONNREFUSED 10.0.0.7:2112'));
     expect(await scrapeReplica('http://10.0.0.7:2112/metrics', 1000)).toEqual({
       ok: false,
       error:
@@ -72,7 +72,7 @@ describe('scraping a Coder replica that fails over HTTP', () => {
   });
 
   it('says a host name that does not resolve does not, with where to fix it', async () => {
-    nock('http://coder-gone:2112').get('/metrics').replyWithError(nodeError('ENOTFOUND', 'getaddrinfo ENOTFOUND coder-gone'));
+    nock('http://coder-gone:2112').get('/metrics').query(true).replyWithError(nodeError('ENOTFOUND', 'getaddrinfo ENOTFOUND coder-gone'));
     expect(await scrapeReplica('http://coder-gone:2112/metrics', 1000)).toEqual({
       ok: false,
       error: 'cannot scrape http://coder-gone:2112/metrics: the host name coder-gone does not resolve (ENOTFOUND): check it in --coder.targets (a Service in another namespace needs name.namespace.svc)',
@@ -80,14 +80,14 @@ describe('scraping a Coder replica that fails over HTTP', () => {
   });
 
   it('tells a DNS that did not answer from a name that does not exist', async () => {
-    nock('http://coder-a:2112').get('/metrics').replyWithError(nodeError('EAI_AGAIN', 'getaddrinfo EAI_AGAIN coder-a'));
+    nock('http://coder-a:2112').get('/metrics').query(true).replyWithError(nodeError('EAI_AGAIN', 'getaddrinfo EAI_AGAIN coder-a'));
     const outcome = await scrapeReplica('http://coder-a:2112/metrics', 1000);
     expect(outcome).toMatchObject({ ok: false, error: expect.stringContaining('could not be resolved now (EAI_AGAIN, DNS did not answer): check the cluster DNS') });
   });
 
   it('stops reading a body over the size cap', async () => {
     const body = `${'coderd_agents_up{workspace="w"} 1\n'.repeat(40_000)}${formatDbStats({ maxOpen: 10, open: 1, inUse: 0 })}`;
-    nock('http://coder-big:2112').get('/metrics').reply(200, body);
+    nock('http://coder-big:2112').get('/metrics').query(true).reply(200, body);
     const outcome = await scrapeReplica('http://coder-big:2112/metrics', 2000, 100_000);
     expect(outcome).toEqual({ ok: false, error: 'cannot scrape http://coder-big:2112/metrics: the exposition exceeds 100000 bytes; stopped reading' });
   });
@@ -97,9 +97,9 @@ describe('the Coder source', () => {
   it('keeps a failing replica in the poll at its last known pool max', async () => {
     const source = new CoderSource({ targets: targets('http://coder-a:2112/metrics'), timeoutMs: 1000 });
     nock('http://coder-a:2112')
-      .get('/metrics')
+      .get('/metrics').query(true)
       .reply(200, formatDbStats({ maxOpen: 25, open: 7, inUse: 2 }) + formatPubsubConnected(true))
-      .get('/metrics')
+      .get('/metrics').query(true)
       .reply(500, 'boom');
     const first = await source.poll();
     expect(first.replicas[0]).toMatchObject({ up: true, poolMax: 25, open: 7, pubsubConnected: 1 });
@@ -109,8 +109,8 @@ describe('the Coder source', () => {
   });
 
   it('scrapes every target even when one of them hangs', async () => {
-    nock('http://coder-a:2112').get('/metrics').delay(5_000).reply(200, formatDbStats({ maxOpen: 10, open: 2, inUse: 1 }));
-    nock('http://coder-b:2112').get('/metrics').reply(200, formatDbStats({ maxOpen: 10, open: 2, inUse: 1 }));
+    nock('http://coder-a:2112').get('/metrics').query(true).delay(5_000).reply(200, formatDbStats({ maxOpen: 10, open: 2, inUse: 1 }));
+    nock('http://coder-b:2112').get('/metrics').query(true).reply(200, formatDbStats({ maxOpen: 10, open: 2, inUse: 1 }));
     const source = new CoderSource({ targets: targets('http://coder-a:2112/metrics,http://coder-b:2112/metrics'), timeoutMs: 400 });
     const started = performance.now();
     const poll = await source.poll();
@@ -135,7 +135,7 @@ describe('DNS discovery', () => {
   it('turns each address of the name into a replica, IPv6 included', async () => {
     const records = { 'coder-metrics.coder.svc': { v4: ['10.0.0.7', '10.0.0.8'], v6: ['fd00::9'] } };
     for (const host of ['10.0.0.7', '10.0.0.8', '[fd00::9]']) {
-      nock(`http://${host}:2112`).get('/metrics').reply(200, formatDbStats({ maxOpen: 10, open: 1, inUse: 0 }));
+      nock(`http://${host}:2112`).get('/metrics').query(true).reply(200, formatDbStats({ maxOpen: 10, open: 1, inUse: 0 }));
     }
     const source = new CoderSource({ targets: targets('dns+http://coder-metrics.coder.svc:2112/metrics'), timeoutMs: 1000, resolver: resolver(records) });
     const poll = await source.poll();
@@ -155,8 +155,8 @@ describe('DNS discovery', () => {
   it('drops a replica that left the Service, with its last known pool max', async () => {
     const records: Record<string, { v4?: string[] }> = { svc: { v4: ['10.0.0.7', '10.0.0.8'] } };
     const source = new CoderSource({ targets: targets('dns+http://svc:2112/metrics'), timeoutMs: 1000, resolver: resolver(records) });
-    nock('http://10.0.0.7:2112').get('/metrics').times(2).reply(200, formatDbStats({ maxOpen: 10, open: 1, inUse: 0 }));
-    nock('http://10.0.0.8:2112').get('/metrics').reply(200, formatDbStats({ maxOpen: 30, open: 1, inUse: 0 }));
+    nock('http://10.0.0.7:2112').get('/metrics').query(true).times(2).reply(200, formatDbStats({ maxOpen: 10, open: 1, inUse: 0 }));
+    nock('http://10.0.0.8:2112').get('/metrics').query(true).reply(200, formatDbStats({ maxOpen: 30, open: 1, inUse: 0 }));
     expect((await source.poll()).replicas).toHaveLength(2);
     records.svc = { v4: ['10.0.0.7'] };
     const poll = await source.poll();

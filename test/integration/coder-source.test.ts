@@ -35,10 +35,12 @@ async function closedPort(): Promise<number> {
 describe('scraping a Coder replica', () => {
   it("reads the pool figures past 20,000 per-workspace series", async () => {
     const outcome = await scrapeReplica(replica.url, 2000);
-    expect(outcome).toEqual({
+    expect(outcome).toMatchObject({
       ok: true,
       metrics: { maxOpen: 15, open: 4, inUse: 3, idle: 1, waitCount: 0, waitDurationSeconds: 0, pubsubConnected: 1 },
     });
+    // The stand-in honours name[] as client_golang 1.24+ does: the 20,000 series stay home.
+    expect(outcome.ok && outcome.bytes).toBeLessThan(2048);
   });
 
   it('bounds a replica that never answers by the timeout', async () => {

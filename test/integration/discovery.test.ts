@@ -150,13 +150,13 @@ describe("--coder.replicas-from-db with Coder's replicas table", () => {
     daemon = await startMonitor(name, ['--coder.replicas-from-db']);
   });
 
-  it('counts 4 live primary replicas when DNS shows 2: budget 84 (2 scraped and 2 unseen at 21 each)', async () => {
+  it('counts 4 live primary replicas when DNS shows 2: budget 84 (2 scraped and 2 unseen at 21 each), 126 in a rollout (1 surge and 1 stopping pod)', async () => {
     await asCoder(`UPDATE replicas SET updated_at = now() WHERE hostname LIKE 'coder-_'`);
     await waitFor(async () => expect(await daemon.sample(`${prefix}replicas`, { count: 'observed' })).toBe(4));
     const samples = await daemon.scrape();
     expect(samples.get(`${prefix}replicas{count="planned"}`)).toBe(4);
     expect(samples.get(`${prefix}coder_budget_connections{phase="steady"}`)).toBe(84);
-    expect(samples.get(`${prefix}coder_budget_connections{phase="rollout"}`)).toBe(105);
+    expect(samples.get(`${prefix}coder_budget_connections{phase="rollout"}`)).toBe(126);
   });
 
   it('takes the scraped count when it is the larger: 3 answers over 1 live row give 3 and budget 63', async () => {
