@@ -31,7 +31,7 @@ const FULL = {
   oursRuns: 200,
   exporterRuns: 20,
   extraction: { bigBytes: 50e6, smallBytes: 10e6 },
-  fanOut: { fleets: [200, 500], bytes: 1e6, delayMs: 20, singleRuns: 9, fleetRuns: 3 },
+  fanOut: { fleets: [200, 500], bytes: 1e6, delayMs: 20, singleRuns: 9, fleetRuns: 7 },
   polls: 10_000,
   pollReplicaBytes: 100e3,
   moduleRuns: 3,
