@@ -75,7 +75,10 @@ export function renderSlotBar(slots: SlotComposition, options: SlotBarOptions = 
   const budgetText = (name: string, end: number) => `${name} budget ${bounded ? formatCount(end - (slots.budgetStart as number)) : 'unbounded'}${capped}`;
 
   const legend = [
-    ...inside.map((segment) => html`<li><i class="swatch seg-${segment.part}"></i>${segment.label} <b>${segment.slots}</b></li>`),
+    // Other applications' declared pools appear only where some are declared and unopened.
+    ...inside
+      .filter((segment) => segment.part !== 'other_unopened' || segment.slots > 0)
+      .map((segment) => html`<li><i class="swatch seg-${segment.part}"></i>${segment.label} <b>${segment.slots}</b></li>`),
     // Overcommit only when there is some: a legend entry of 0 would read as a problem.
     steadyOver > 0 &&
       html`<li><i class="swatch seg-over-steady"></i>overcommit, steady <b>${bounded ? steadyOver : '∞'}</b></li>`,
