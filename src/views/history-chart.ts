@@ -103,8 +103,8 @@ export function renderHistoryChart({ points, windowMs, safetyMargin }: HistoryCh
     [
       ['available', 'available', colour.available],
       ['margin', `${Math.round(safetyMargin * 100)}% margin`, colour.margin],
-      ['steadyReach', 'steady budget', colour.steady],
-      ['rolloutReach', 'rollout budget', colour.rollout],
+      ['steadyReach', 'used at the steady budget', colour.steady],
+      ['rolloutReach', 'used at the rollout budget', colour.rollout],
     ] as const
   )
     .filter(([series]) => last[series] !== null)

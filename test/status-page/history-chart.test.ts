@@ -68,7 +68,7 @@ describe('the picture of the last day on the status page', () => {
       for (const [name, value] of [['available', 57], ['margin', 45], ['steadyReach', 71], ['rolloutReach', 92]] as const) {
         expect(new Set((await series(name)).map(([, y]) => valueAt(y))), name).toEqual(new Set([value]));
       }
-      expect(await svg.locator('text', { hasText: 'rollout budget 92' }).count()).toBe(1);
+      expect(await svg.locator('text', { hasText: 'used at the rollout budget 92' }).count()).toBe(1);
       expect(await page.locator('#history ul.chart-legend').innerText()).toContain("Coder's connections");
 
       await page.locator('#history').screenshot({ path: `${ARTIFACTS}/status-page-history.png` });

@@ -38,7 +38,7 @@ describe('the history chart', () => {
 
   it('says "unbounded" for a budget with no end, and draws it along the top', () => {
     const markup = renderHistoryChart({ points: [point(0, 26), point(1000, 26)], windowMs: 600_000, safetyMargin: 0.2 }).text;
-    expect(markup).toContain('rollout budget unbounded');
+    expect(markup).toContain('used at the rollout budget unbounded');
   });
 
   it('shows no picture, only a sentence, before a poll with figures', () => {
