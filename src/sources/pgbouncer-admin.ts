@@ -12,6 +12,7 @@ import pg from 'pg';
 import { redactSecrets } from '../redact.js';
 import { PgbouncerFactsError, parsePgbouncerFacts, type AdminResult, type PgbouncerFacts } from './pgbouncer-facts.js';
 import { TlsFileError, buildSslOptions, describeTlsFailure, fallsBackToPlaintext, withoutTlsParameters, type PostgresTlsSettings } from './postgres-tls.js';
+import { connectPersistent } from './persistent-client.js';
 
 export { coderPool, type CoderPgbouncerPool, type PgbouncerFacts } from './pgbouncer-facts.js';
 
@@ -135,18 +136,10 @@ export class PgbouncerAdmin {
   }
 
   private async open(config: pg.ClientConfig): Promise<pg.Client> {
-    const client = new pg.Client(config);
     // PgBouncer restarting or dropping the console between polls: the next poll reconnects.
-    // Listening here keeps the error event from crashing the process.
-    client.on('error', () => {
-      if (this.client === client) this.client = null;
+    const client = await connectPersistent(config, (lost) => {
+      if (this.client === lost) this.client = null;
     });
-    try {
-      await client.connect();
-    } catch (error) {
-      void client.end().catch(() => undefined);
-      throw error;
-    }
     this.client = client;
     return client;
   }

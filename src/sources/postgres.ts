@@ -13,6 +13,7 @@ import { redactSecrets } from '../redact.js';
 import type { PostgresConnectionSettings } from '../config/postgres-connection.js';
 import { iamEndpoint, rdsIamTokenProvider, type AuthTokenProvider, type PostgresAuth } from './postgres-iam.js';
 import { liveReplicasStatement, parsePollRow, pollParameters, pollStatement, pollStatementName, type PollRow } from './postgres-query.js';
+import { connectPersistent } from './persistent-client.js';
 import { probeProtocol } from './protocol-probe.js';
 import { timed, type Source, type SourceCollection } from './source.js';
 import {
@@ -170,21 +171,10 @@ export class PostgresSource implements Source {
     }
   }
 
-  /** Connects one client; a failed one is ended so that no socket outlives the attempt. */
-  private async open(config: pg.ClientConfig): Promise<pg.Client> {
-    const client = new pg.Client(config);
-    client.on('error', () => {
-      // The server went away between polls (restart, pg_terminate_backend): the next
-      // poll reconnects. Listening here keeps the error from crashing the process.
-      if (this.client === client) this.client = null;
+  private open(config: pg.ClientConfig): Promise<pg.Client> {
+    return connectPersistent(config, (lost) => {
+      if (this.client === lost) this.client = null;
     });
-    try {
-      await client.connect();
-    } catch (error) {
-      void client.end().catch(() => undefined);
-      throw error;
-    }
-    return client;
   }
 
   /**
