@@ -5,16 +5,19 @@
 // full: on PostgreSQL 16+ with reserved_connections and pg_use_reserved_connections it gets
 // back in; without them it says why it cannot (53300) and what to grant.
 
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MONITOR_APPLICATION_NAME } from '../../src/sources/postgres.js';
 import { startTestDaemon, type RunningDaemon } from '../support/daemon.js';
 import { reportFault, seconds } from '../support/faults.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { findAlert, startPrometheusStack } from '../support/prometheus-stack.js';
 import { alertExpression, expressionHolds } from '../support/promql.js';
 import { OTHER_PASSWORD, createCoderCluster, monitorUrl } from '../support/scenario.js';
 
 const prefix = 'coder_pg_capacity_';
+const ruleFile = fileURLToPath(new URL('../../alerts/coder-pg-capacity.rules.yml', import.meta.url));
 const MAX_CONNECTIONS = 12;
 // Started while the file is collected, not in beforeAll: which cases apply depends on the
 // server's version, and a case skipped for it must show as skipped, not pass as empty.
@@ -135,7 +138,7 @@ describe('fault: every slot taken by other clients', () => {
     },
   );
 
-  it('says why it cannot get back in, and what to grant, without the reserved slot', async () => {
+  it('says why it cannot get back in, what to grant, and pages that PostgreSQL is full, without the reserved slot', async () => {
     if (hasReservedSlots) await admin.query('REVOKE pg_use_reserved_connections FROM monitor');
     await killMonitorAndRefill();
     await vi.waitFor(async () => expect(await daemon.sample(`${prefix}postgres_up`)).toBe(0), { timeout: 5000, interval: 50 });
@@ -154,13 +157,21 @@ describe('fault: every slot taken by other clients', () => {
     expect(samples.get(`${prefix}headroom_connections`)).toBeUndefined();
     const exhausted = await expressionHolds(await alertExpression('CoderPostgresConnectionsExhausted'), samples, { job: 'coder-pg-capacity', instance: 'monitor-0' });
     expect(exhausted.holds, exhausted.output).toBe(true);
+    // And in a real Prometheus and Alertmanager: the page reaches the receiver.
+    const stack = await startPrometheusStack({ scrapeTargets: [new URL(daemon.url).host], ruleFile, forOverride: '1s' });
+    try {
+      const firing = await stack.webhook.waitFor((payload) => findAlert(payload, 'CoderPostgresConnectionsExhausted', 'firing') !== undefined, 45_000);
+      expect(findAlert(firing, 'CoderPostgresConnectionsExhausted', 'firing')?.annotations.description).toContain('refused the monitor');
+    } finally {
+      await stack.stop();
+    }
     const logged = daemon.logs.entries().filter((e) => e.level === 50 && e.msg.includes('53300'));
     expect(logged.length).toBeGreaterThanOrEqual(1);
     expect((await fetch(`${daemon.url}/healthz`)).status).toBe(200);
-    reportFault('slots-exhausted-no-reserved-slot', `reconnect refused, postgres_up 0, postgres_full 1, CoderPostgresConnectionsExhausted's expression holds; the API and the log say: ${api.postgres.error}`);
+    reportFault('slots-exhausted-no-reserved-slot', `reconnect refused, postgres_up 0, postgres_full 1, CoderPostgresConnectionsExhausted fired through Prometheus and Alertmanager; the API and the log say: ${api.postgres.error}`);
 
     // A slot frees up: the monitor is back at the next poll.
     await others.pop()?.end();
     await vi.waitFor(async () => expect(await daemon.sample(`${prefix}postgres_up`)).toBe(1), { timeout: 5000, interval: 50 });
-  });
+  }, 120_000);
 });
