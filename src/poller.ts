@@ -6,6 +6,7 @@
 import type { Logger } from './log.js';
 import type { BlindReason } from './model/blind.js';
 import { evaluate } from './model/capacity.js';
+import { blindFindings } from './model/findings.js';
 import { observeDemand, type DemandWindow } from './model/demand.js';
 import { PollHistory, historyPointOf } from './model/history.js';
 import type { PollResult } from './model/poll-result.js';
@@ -137,8 +138,10 @@ export class Poller {
     // Blind reasons, once on the way in and once on the way out. While PostgreSQL is down
     // the ones it tells are unknown, not gone: keep them as they were.
     const blindNow = new Set(result.blind);
-    for (const reason of blindNow) {
-      if (!seen.blind.has(reason)) logger.warn({ blind: reason }, `cannot judge: ${blindMessage(reason, result)}`);
+    // The same words as the status page's and check's finding for the reason.
+    for (const finding of blindFindings(result)) {
+      const reason = finding.id.slice('blind-'.length) as BlindReason;
+      if (!seen.blind.has(reason)) logger.warn({ blind: reason }, `${finding.title}: ${finding.detail}`);
     }
     for (const reason of seen.blind) {
       if (!blindNow.has(reason) && facts) logger.info({ blind: reason }, `no longer blind: ${reason}`);
@@ -157,26 +160,5 @@ export class Poller {
     }
     seen.replicaErrors.clear();
     for (const [target, message] of current) seen.replicaErrors.set(target, message);
-  }
-}
-
-/** The log line for a blind reason: what is wrong, with which input, and what to do. */
-function blindMessage(reason: BlindReason, result: PollResult): string {
-  const facts = result.snapshot.postgres;
-  switch (reason) {
-    case 'no_replicas_configured':
-      return 'no Coder replica is configured: give --coder.targets (coderd metrics endpoints), --coder.replicas or --coder.replicas-from-db; every budget figure stays absent until then';
-    case 'no_replicas_found':
-      return 'no Coder replica was found this poll (no target answered discovery, and the replicas table shows none): check --coder.targets resolves, or set --coder.replicas';
-    case 'replicas_table_unreadable':
-      return facts?.replicasTableError ?? "Coder's replicas table cannot be read";
-    case 'coder_role_missing':
-      return "Coder's role does not exist in PostgreSQL, so no connection can be attributed to Coder: check --coder.role";
-    case 'coder_database_missing':
-      return "Coder's database does not exist in PostgreSQL, so no connection can be attributed to Coder: check --coder.database";
-    case 'coder_connections_mismatch':
-      return "the replicas report more connections than PostgreSQL shows for Coder's role, database and application name, two polls in a row: check --coder.role, --coder.database and --coder.application-name";
-    case 'pgbouncer_unreadable':
-      return "a PgBouncer instance of --pgbouncer.url cannot be read, none was found, or one has no [databases] entry for Coder's database: the pooler's figures, the budget on PostgreSQL and its headroom stay absent (the instances' own log lines say which and why)";
   }
 }

@@ -152,7 +152,8 @@ function blindHeadline(reason: BlindReason, snapshot: Snapshot): string {
   }
 }
 
-function blindFindings(result: PollResult): Finding[] {
+/** One finding per blind reason of the poll: what the page, check and the daemon's log say. */
+export function blindFindings(result: PollResult): Finding[] {
   const { snapshot } = result;
   const { attribution } = snapshot;
   const discovery = result.coderErrors.filter((error) => error.source === 'discovery').map((error) => error.message);
