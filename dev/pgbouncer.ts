@@ -11,13 +11,13 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, rmSync } from 'node:fs';
 import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { CODER_PASSWORD, MONITOR_PASSWORD, OTHER_PASSWORD, holdConnections } from './cluster.js';
 import type { TestPostgres } from './embedded-postgres.js';
 import { RecentLines } from './recent-lines.js';
+import { freeLoopbackPort } from './free-port.js';
 
 export type PoolMode = 'session' | 'transaction' | 'statement';
 
@@ -404,15 +404,5 @@ async function endProcess(proc: ChildProcess): Promise<void> {
     clearTimeout(again);
     clearTimeout(kill);
   }
-}
-
-async function freeLoopbackPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 

@@ -8,11 +8,12 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument, isMap, isSeq } from 'yaml';
+import { freeLoopbackPort } from '../../dev/free-port.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const ensureScript = path.join(repoRoot, 'scripts', 'ensure-debian-packages.sh');
@@ -155,16 +156,6 @@ async function stopProcess(proc: ManagedProcess): Promise<void> {
   } finally {
     clearTimeout(timer);
   }
-}
-
-async function freeLoopbackPort(): Promise<number> {
-  const server = createNetServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 async function waitUntilReady(proc: ManagedProcess, url: string, timeoutMs: number): Promise<void> {
