@@ -4,7 +4,7 @@
 
 import { afterAll, describe, expect, it } from 'vitest';
 import { scrapeReplica } from '../../src/sources/coder.js';
-import { hangingTarget, refusingTarget, resettingTarget, tricklingTarget, type Target } from '../support/misbehaving-targets.js';
+import { hangingTarget, refusingTarget, resettingTarget, tricklingTarget, truncatingTarget, type Target } from '../support/misbehaving-targets.js';
 
 const targets: Target[] = [];
 
@@ -38,6 +38,14 @@ describe('a scrape that fails on the network', () => {
 
   it('says a reset connection was reset, and that the next poll tries again', async () => {
     const target = await keep(resettingTarget());
+    expect(await scrapeReplica(target.url, 2000)).toEqual({
+      ok: false,
+      error: `cannot scrape ${target.url}: the connection was reset (ECONNRESET) before a complete answer: coderd restarted, or something in between (a proxy, a mesh sidecar) closed it; the next poll tries again`,
+    });
+  });
+
+  it('discards a body cut off before its end, even with the pool figures read, as a reset', async () => {
+    const target = await keep(truncatingTarget());
     expect(await scrapeReplica(target.url, 2000)).toEqual({
       ok: false,
       error: `cannot scrape ${target.url}: the connection was reset (ECONNRESET) before a complete answer: coderd restarted, or something in between (a proxy, a mesh sidecar) closed it; the next poll tries again`,

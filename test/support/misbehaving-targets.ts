@@ -49,6 +49,17 @@ export const healthyTarget = (open = 5) => serve((_req, res) => res.writeHead(20
 /** Accepts the request and drops the connection without a word (the client sees ECONNRESET). */
 export const resettingTarget = () => serve((req) => req.socket.destroy());
 
+/**
+ * Answers 200 with the pool figures first, then drops the connection before the end of the
+ * body it announced (coderd killed mid-answer): figures read so far must not count.
+ */
+export const truncatingTarget = () =>
+  serve((req, res) => {
+    const body = Buffer.from(poolExposition());
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': String(body.length * 2) });
+    res.write(body, () => req.socket.destroy());
+  });
+
 /** A port that had a listener a moment ago and has none now: connecting is refused. */
 export async function refusingTarget(): Promise<{ url: string; port: number }> {
   const probe = createServer();
