@@ -6,13 +6,13 @@
 // (a parameter, a named statement) makes PgBouncer close the connection with "bad packet".
 // So every query here is a plain text query, and none carries a value.
 
-import { readFile } from 'node:fs/promises';
 import { checkServerIdentity } from 'node:tls';
-import pg from 'pg';
+import type pg from 'pg';
 import { redactSecrets } from '../redact.js';
 import { PgbouncerFactsError, parsePgbouncerFacts, type AdminResult, type PgbouncerFacts } from './pgbouncer-facts.js';
 import { TlsFileError, buildSslOptions, describeTlsFailure, fallsBackToPlaintext, withoutTlsParameters, type PostgresTlsSettings } from './postgres-tls.js';
 import { connectPersistent } from './persistent-client.js';
+import { readPasswordFile } from './password-file.js';
 
 export { coderPool, type CoderPgbouncerPool, type PgbouncerFacts } from './pgbouncer-facts.js';
 
@@ -121,16 +121,11 @@ export class PgbouncerAdmin {
   }
 
   private async readPasswordFile(path: string): Promise<string> {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      throw new PasswordFileError(
-        `cannot read the password file ${path} for PgBouncer ${this.instance} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): check --pgbouncer.password-file and the Secret's mount`,
-      );
+    const read = await readPasswordFile(path);
+    if (!read.ok) {
+      throw new PasswordFileError(`cannot read the password file ${path} for PgBouncer ${this.instance} (${read.reason}): check --pgbouncer.password-file and the Secret's mount`);
     }
-    // A trailing newline (echo, a Secret made from a file) is never part of the password.
-    const password = text.replace(/\s+$/, '');
+    const { password } = read;
     if (!this.secrets.includes(password)) this.secrets.push(password);
     return password;
   }

@@ -4,8 +4,7 @@
 // when the slots run out, the moment it matters most. When the connection is lost it is
 // re-opened at a poll, with capped exponential backoff between attempts.
 
-import { readFile } from 'node:fs/promises';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from '../log.js';
 import { postgresFailureKind } from '../model/postgres-failure.js';
 import type { PostgresFacts } from '../model/snapshot.js';
@@ -14,6 +13,7 @@ import type { PostgresConnectionSettings } from '../config/postgres-connection.j
 import { iamEndpoint, rdsIamTokenProvider, type AuthTokenProvider, type PostgresAuth } from './postgres-iam.js';
 import { liveReplicasStatement, parsePollRow, pollParameters, pollStatement, pollStatementName, type PollRow } from './postgres-query.js';
 import { connectPersistent } from './persistent-client.js';
+import { readPasswordFile } from './password-file.js';
 import { probeProtocol } from './protocol-probe.js';
 import { timed, type Source, type SourceCollection } from './source.js';
 import {
@@ -242,17 +242,15 @@ export class PostgresSource implements Source {
 
   /** Read at every connect so a rotated Secret takes effect without a restart. */
   private async readPasswordFile(path: string): Promise<string> {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
+    const read = await readPasswordFile(path);
+    if (!read.ok) {
       throw new PostgresSourceError(
-        `cannot read the password file ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): check --postgres.password-file / DB_PASSWORD_PATH and the Secret's mount`,
+        `cannot read the password file ${path} (${read.reason}): check --postgres.password-file / DB_PASSWORD_PATH and the Secret's mount`,
         'password_file',
       );
     }
-    const password = text.replace(/\s+$/, '');
-    if (password !== text && !this.warnedPasswordWhitespace) {
+    const { password } = read;
+    if (read.trimmed && !this.warnedPasswordWhitespace) {
       this.warnedPasswordWhitespace = true;
       this.options.logger.warn(
         { file: path },
