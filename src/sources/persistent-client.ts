@@ -3,6 +3,7 @@
 // connection lost between polls (a restart, pg_terminate_backend) calls `onLost` instead
 // of crashing the process with an unhandled 'error' event; the next poll reconnects.
 
+import './node-navigator.js'; // before pg: see that file
 import pg from 'pg';
 
 export async function connectPersistent(config: pg.ClientConfig, onLost: (client: pg.Client) => void): Promise<pg.Client> {
