@@ -4,6 +4,7 @@
 // computed by PostgreSQL, rates from the previous poll's counters and its distance in time.
 
 import type { ConnectionOwner, PoolCloses, Snapshot } from './snapshot.js';
+import { byCodeUnits } from './text-order.js';
 
 /** The states of a session inside a transaction block that is doing nothing. */
 export const IDLE_IN_TRANSACTION_STATES: readonly string[] = ['idle in transaction', 'idle in transaction (aborted)'];
@@ -61,7 +62,7 @@ export function idleInTransaction(
     if (IDLE_IN_TRANSACTION_STATES.includes(group.state)) counts.set(group.owner, (counts.get(group.owner) ?? 0) + group.count);
   }
   return [...counts.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => byCodeUnits(a, b))
     .map(([owner, count]) => ({ owner, count, oldestSeconds: oldest.find((entry) => entry.owner === owner)?.oldestSeconds ?? null }));
 }
 

@@ -12,6 +12,7 @@ import { resolveAddresses, type AddressResolver } from './discovery.js';
 import { PgbouncerAdmin, coderPool, type PgbouncerFacts, type PgbouncerPoll } from './pgbouncer-admin.js';
 import type { PostgresTlsSettings } from './postgres-tls.js';
 import { timed, type Source, type SourceCollection } from './source.js';
+import { byCodeUnits } from '../model/text-order.js';
 
 export interface PgbouncerSourceOptions {
   targets: PgbouncerTarget[];
@@ -113,7 +114,7 @@ export class PgbouncerSource implements Source {
         return this.instanceOf(admin.instance, await admin.poll());
       }),
     );
-    instances.sort((a, b) => a.instance.localeCompare(b.instance));
+    instances.sort((a, b) => byCodeUnits(a.instance, b.instance));
     this.logTransitions(instances, discoveryErrors);
     return { discoveryErrors, instances };
   }

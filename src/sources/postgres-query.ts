@@ -3,6 +3,7 @@
 // of grouped rows crosses the wire (as one JSON array), in one round trip.
 
 import type { ConnectionGroup, ConnectionOwner, PostgresFacts } from '../model/snapshot.js';
+import { byCodeUnits } from '../model/text-order.js';
 
 /** Settings read with current_setting(name, true); absent ones (reserved_connections before 16, rds.* off RDS) stay absent. */
 const settingNames = [
@@ -122,7 +123,7 @@ export function foldApplications(groups: ConnectionGroup[], keep = MAX_APPLICATI
   if (totals.size <= keep) return groups;
   const kept = new Set(
     [...totals.entries()]
-      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .sort((a, b) => b[1] - a[1] || byCodeUnits(a[0], b[0]))
       .slice(0, keep)
       .map(([name]) => name),
   );
@@ -197,5 +198,5 @@ function oldestIdleInTransaction(groups: PollRow['connections']): PostgresFacts[
     const age = Math.max(0, Number(group.idle_in_transaction_seconds));
     oldest.set(group.owner, Math.max(oldest.get(group.owner) ?? 0, age));
   }
-  return [...oldest.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([owner, oldestSeconds]) => ({ owner, oldestSeconds }));
+  return [...oldest.entries()].sort(([a], [b]) => byCodeUnits(a, b)).map(([owner, oldestSeconds]) => ({ owner, oldestSeconds }));
 }
