@@ -6,12 +6,26 @@
 // shown beside the transport floors, with no target of its own. Beside it, the transport floors: the same
 // concurrent requests with every body read and thrown away, no extraction at all, once
 // with fetch (what CoderSource used before the bench showed the cost) and once with node:http (what it uses now).
+// run.mjs runs it in a child process with the daemon's V8 flags (measureFanOutAsDaemon).
 
 import http from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { CoderSource, filteredScrapeUrl } from '../../dist/sources/coder.js';
 import { parseTargets } from '../../dist/sources/targets.js';
 import { startFakeCoderFleet } from '../fake-coder-fleet.mjs';
+import { daemonNodeFlags } from '../node-flags.mjs';
+import { runNodeJson } from '../processes.mjs';
 import { median, timeRuns } from '../stats.mjs';
+
+/** Untimed rounds of each kind before the timed ones: the fleet and the poller both JIT-compile their paths. */
+const WARM_UP_RUNS = 3;
+
+const worker = fileURLToPath(new URL('../fan-out-worker.mjs', import.meta.url));
+
+/** measureFanOut in a child process that runs with the daemon's V8 flags, as the daemon polls. */
+export function measureFanOutAsDaemon(options) {
+  return runNodeJson(worker, [JSON.stringify(options)], { timeoutMs: 300_000, nodeArgs: daemonNodeFlags() });
+}
 
 function coderSource(urls) {
   const { targets, problems } = parseTargets(urls.join(','));
@@ -66,6 +80,9 @@ export async function measureFanOut({ replicas, bytes, delayMs, singleRuns, flee
     await pollAllUp(single, 1);
     const first = await pollAllUp(all, replicas); // opens every connection
     const bytesPerReplica = median(first.replicas.map((replica) => replica.scrapeBytes ?? 0));
+    // Untimed rounds first, so that neither side is timed while the other process's JIT warms.
+    await timeRuns(WARM_UP_RUNS, () => pollAllUp(single, 1));
+    await timeRuns(WARM_UP_RUNS, () => pollAllUp(all, replicas));
     const singleMs = median(await timeRuns(singleRuns, () => pollAllUp(single, 1)));
     const fleetMs = median(await timeRuns(fleetRuns, () => pollAllUp(all, replicas)));
     const size = bytes >= 1e6 ? `${Math.round(bytes / 1e6)} MB` : `${Math.round(bytes / 1e3)} kB`;
@@ -83,6 +100,8 @@ export async function measureFanOut({ replicas, bytes, delayMs, singleRuns, flee
     ];
     if (floors) {
       await drainWithNodeHttp(fleet.urls); // opens node:http's connections
+      await timeRuns(WARM_UP_RUNS, () => drainWithFetch(fleet.urls));
+      await timeRuns(WARM_UP_RUNS, () => drainWithNodeHttp(fleet.urls));
       const fetchMs = median(await timeRuns(fleetRuns, () => drainWithFetch(fleet.urls)));
       const nodeHttpMs = median(await timeRuns(fleetRuns, () => drainWithNodeHttp(fleet.urls)));
       rows.push(
