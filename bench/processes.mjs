@@ -43,6 +43,23 @@ export function rssBytes(pid) {
   return Number(match[1]) * 1024;
 }
 
+/**
+ * A running process's resident memory split in two (/proc/PID/smaps_rollup): pages of mapped
+ * files (the node binary, shared libraries: shared with every process that maps them, and
+ * dropped by the kernel under pressure) and the process's own anonymous memory.
+ */
+export function residentShares(pid) {
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kB = (field) => {
+    const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(rollup);
+    if (!match) throw new Error(`no ${field} in /proc/${pid}/smaps_rollup`);
+    return Number(match[1]) * 1024;
+  };
+  const rss = kB('Rss');
+  const anonymous = kB('Anonymous');
+  return { rss, anonymous, fileBacked: rss - anonymous };
+}
+
 /** A port free on loopback now (the caller binds it right away; races are retried by callers). */
 export function freePort() {
   return new Promise((resolve, reject) => {

@@ -12,7 +12,7 @@
 import { fileURLToPath } from 'node:url';
 import { startPostgres } from '../dist-dev/dev/embedded-postgres.js';
 import { measureExtraction } from './cases/extraction.mjs';
-import { measureFanOut } from './cases/fan-out.mjs';
+import { measureFanOutAsDaemon } from './cases/fan-out.mjs';
 import { footprintRows, measurePollFootprint } from './cases/footprint.mjs';
 import { measureModuleFootprint } from './cases/module-footprint.mjs';
 import { measurePostgresCost } from './cases/postgres-cost.mjs';
@@ -22,7 +22,7 @@ import { startDaemonProcess } from './daemon-process.mjs';
 import { startFakeCoderFleet } from './fake-coder-fleet.mjs';
 import { describeMachine, loadAverage } from './machine.mjs';
 import { ensurePostgresExporter, startPostgresExporter } from './postgres-exporter.mjs';
-import { rssBytes } from './processes.mjs';
+import { residentShares, rssBytes } from './processes.mjs';
 import { renderMachine, renderTable, writeResults } from './report.mjs';
 
 const FULL = {
@@ -105,6 +105,7 @@ async function main({ write, quick }) {
   cleanups.push(() => exporter.stop());
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const idle = { ours: rssBytes(daemon.pid), exporter: rssBytes(exporter.pid) };
+  const idleShares = residentShares(daemon.pid);
 
   progress(`case 1: /metrics under load, ${sizes.scrape.connections} connections, ${sizes.scrape.seconds} s each`);
   const scrape = await measureScrapeCost({
@@ -143,7 +144,11 @@ async function main({ write, quick }) {
   notes.push(
     `Case 5: ${polls.polls.toLocaleString('en')} polls (each: PostgreSQL + one ${sizes.pollReplicaBytes / 1e3} kB replica; /metrics scraped every 100) took ${polls.seconds.toFixed(1)} s. ` +
       `RSS ${(polls.idleRss / 1e6).toFixed(1)} MB idle in that process (${heap(polls.idleHeap)}), ${(polls.finalRss / 1e6).toFixed(1)} MB at the end (${heap(polls.finalHeap)}). ` +
-      `RSS with the daemon's modules loaded, before it starts: ${(polls.loadedRss / 1e6).toFixed(1)} MB; a bare Node process: ${(polls.transport.http.before / 1e6).toFixed(1)} MB.`,
+      `RSS with the daemon's modules loaded, before it starts: ${(polls.loadedRss / 1e6).toFixed(1)} MB; a bare Node process: ${(polls.transport.http.before / 1e6).toFixed(1)} MB. ` +
+      (polls.warmHeap === null
+        ? ''
+        : `After a full GC at poll ${polls.warmPolls.toLocaleString('en')} and at the end: V8 heap used ${(polls.warmHeap.used / 1e6).toFixed(1)} -> ${(polls.finalHeap.used / 1e6).toFixed(1)} MB, reserved ${(polls.warmHeap.total / 1e6).toFixed(1)} -> ${(polls.finalHeap.total / 1e6).toFixed(1)} MB.`),
+    `Case 5, the serve process idle: of its ${(idleShares.rss / 1e6).toFixed(1)} MB resident, ${(idleShares.fileBacked / 1e6).toFixed(1)} MB are pages of mapped files (the node binary and its libraries, shared with every process that maps them) and ${(idleShares.anonymous / 1e6).toFixed(1)} MB its own memory.`,
   );
   await postgres.destroy();
 
@@ -159,12 +164,12 @@ async function main({ write, quick }) {
   for (const replicas of sizes.fanOut.fleets) {
     progress(`case 4: fan-out to ${replicas} fake replicas, coderd honouring name[] and not`);
     // A current coderd: only the families asked for cross the wire.
-    add('4 fan-out', (await measureFanOut({ ...sizes.fanOut, replicas, filtering: true, target: true, floors: true })).rows);
+    add('4 fan-out', (await measureFanOutAsDaemon({ ...sizes.fanOut, replicas, filtering: true, target: true, floors: true })).rows);
     // An older coderd: every byte of the exposition, against the transport floors.
-    add('4 fan-out', (await measureFanOut({ ...sizes.fanOut, replicas, floors: true })).rows);
+    add('4 fan-out', (await measureFanOutAsDaemon({ ...sizes.fanOut, replicas, floors: true })).rows);
   }
   // What an older coderd really serves when the scraper accepts gzip (promhttp's default).
-  add('4 fan-out', (await measureFanOut({ ...sizes.fanOut, replicas: sizes.fanOut.fleets[0], gzip: true })).rows);
+  add('4 fan-out', (await measureFanOutAsDaemon({ ...sizes.fanOut, replicas: sizes.fanOut.fleets[0], gzip: true })).rows);
 
   add('5 footprint', footprintRows({ oursIdle: idle.ours, oursLoaded: loaded.ours, exporterIdle: idle.exporter, exporterLoaded: loaded.exporter, scrapes: { ours: scrape.ours.requests, exporter: scrape.exporter.requests }, polls }));
 

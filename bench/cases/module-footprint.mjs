@@ -12,18 +12,23 @@ import { median } from '../stats.mjs';
 
 const worker = fileURLToPath(new URL('../module-rss-worker.mjs', import.meta.url));
 const daemon = new URL('../../dist/daemon.js', import.meta.url).href;
+/** pg as the daemon loads it: after node-navigator.ts, so that pg's Cloudflare check does not load undici. */
+const pgAsTheDaemonLoadsIt = new URL('../../dist/sources/persistent-client.js', import.meta.url).href;
 
+/** [what, specifier, when the daemon loads it] */
 export const MODULES = [
-  ['pg', 'always'],
-  ['prom-client', 'always'],
-  ['express', 'always'],
-  ['pino', 'always'],
-  ['node-cron', 'always'],
-  ['zod', 'always'],
-  ['@aws-sdk/rds-signer', 'only with --postgres.auth awsiamrds'],
-  ['yaml', 'only with --web.config.file'],
-  ['bcryptjs', 'only with --web.config.file'],
-  ['marked', 'only when /runbooks is asked for'],
+  ['pg', pgAsTheDaemonLoadsIt, 'always; as the daemon loads it'],
+  ['pg imported bare', 'pg', 'never: on Node 20 its Cloudflare check loads undici'],
+  ['prom-client', 'prom-client', 'always'],
+  ['express', 'express', 'always'],
+  ['pino', 'pino', 'always'],
+  ['node-cron', 'node-cron', 'always'],
+  ['node-cron with a task started', new URL('../node-cron-running.mjs', import.meta.url).href, 'always: it reads each date through Intl.DateTimeFormat, which maps ICU data'],
+  ['zod', 'zod', 'always'],
+  ['@aws-sdk/rds-signer', '@aws-sdk/rds-signer', 'only with --postgres.auth awsiamrds'],
+  ['yaml', 'yaml', 'only with --web.config.file'],
+  ['bcryptjs', 'bcryptjs', 'only with --web.config.file'],
+  ['marked', 'marked', 'only when /runbooks is asked for'],
 ];
 
 async function rssWith(specifier, runs) {
@@ -35,8 +40,8 @@ async function rssWith(specifier, runs) {
 export async function measureModuleFootprint({ runs }) {
   const bare = await rssWith('', runs);
   const rows = [];
-  for (const [name, when] of MODULES) {
-    const rss = await rssWith(name, runs);
+  for (const [name, specifier, when] of MODULES) {
+    const rss = await rssWith(specifier, runs);
     rows.push({ figure: `RSS added by ${name} (${when})`, unit: 'MB', ours: (rss - bare) / 1e6, reference: bare / 1e6, referenceName: 'bare Node' });
   }
   const all = await rssWith(daemon, runs);
