@@ -81,9 +81,9 @@ describe('the Grafana dashboard', () => {
     ]);
   });
 
-  it('has the overview, connections, budget, PgBouncer, replicas, pool waits, round trip and alerts rows', () => {
+  it('has the overview, connections, budget, PgBouncer, replicas, pool waits, slots, round trip and alerts rows', () => {
     const rows = (dashboard.panels ?? []).filter((panel) => panel.type === 'row').map((row) => row.title);
-    expect(rows).toEqual(['Overview', 'Connections', 'Budget composition', 'PgBouncer', 'Coder replicas', 'Pool waits', 'PostgreSQL round trip', 'Alerts']);
+    expect(rows).toEqual(['Overview', 'Connections', 'Budget composition', 'PgBouncer', 'Coder replicas', 'Pool waits', 'Where the slots go', 'PostgreSQL round trip', 'Alerts']);
     const types = dashboardPanels(dashboard).map((panel) => panel.type);
     expect(new Set(types)).toEqual(new Set(['stat', 'timeseries', 'table', 'alertlist']));
   });
