@@ -44,6 +44,8 @@ export interface Config {
     passwordFile: string | null;
     /** --pgbouncer.pool-size (check only): judge Coder's pool at this pool_size on every instance; null = as configured. */
     poolSize: number | null;
+    /** --pgbouncer.database: the [databases] entry Coder connects to; by default coder.database. */
+    database: string;
   };
   poll: { schedule: string; timeoutMs: number };
   web: { host: string; port: number; /** exporter-toolkit web config (TLS, basic auth). */ configFile: string | null };
@@ -286,7 +288,7 @@ export const settings = [
     flag: 'pgbouncer.url',
     env: ['CAPACITY_PGBOUNCER_URL'],
     defaultText: 'none (Coder connects directly)',
-    help: "PgBouncer between Coder and PostgreSQL: comma-separated admin-console URLs, postgres://user:password@host:6432/pgbouncer (sslmode=, sslrootcert=, sslcert=, sslkey= as in --postgres.url), or dns+postgres://service:6432/pgbouncer, resolved each poll, one instance per address. Coder's pool is found by --coder.role and --coder.database.",
+    help: "PgBouncer between Coder and PostgreSQL: comma-separated admin-console URLs, postgres://user:password@host:6432/pgbouncer (sslmode=, sslrootcert=, sslcert=, sslkey= as in --postgres.url), or dns+postgres://service:6432/pgbouncer, resolved each poll, one instance per address. Coder's pool is found by --coder.role and --pgbouncer.database.",
     secret: true,
     schema: pgbouncerUrls.optional(),
   },
@@ -295,6 +297,13 @@ export const settings = [
     env: ['CAPACITY_PGBOUNCER_PASSWORD_FILE'],
     defaultText: 'none',
     help: "File holding the admin console's password for every --pgbouncer.url (it overrides the URL's). Read at each connect.",
+    schema: z.string().min(1).optional(),
+  },
+  {
+    flag: 'pgbouncer.database',
+    env: ['CAPACITY_PGBOUNCER_DATABASE'],
+    defaultText: 'the --coder.database',
+    help: "The PgBouncer [databases] entry Coder connects to: the database name in CODER_PG_CONNECTION_URL when that points at PgBouncer. Give it when the entry is named differently from the database on PostgreSQL (its dbname=).",
     schema: z.string().min(1).optional(),
   },
   {
@@ -462,6 +471,9 @@ export function parseConfig(args: string[], env: Environment): Config {
   if (get<number | undefined>('pgbouncer.pool-size') !== undefined && get<PgbouncerTarget[] | undefined>('pgbouncer.url') === undefined && raw.get('pgbouncer.url') === undefined) {
     problems.push('--pgbouncer.pool-size judges a PgBouncer pool: give --pgbouncer.url too');
   }
+  if (get<string | undefined>('pgbouncer.database') !== undefined && get<PgbouncerTarget[] | undefined>('pgbouncer.url') === undefined && raw.get('pgbouncer.url') === undefined) {
+    problems.push("--pgbouncer.database names Coder's entry in a PgBouncer: give --pgbouncer.url too");
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -487,6 +499,7 @@ export function parseConfig(args: string[], env: Environment): Config {
       targets: get<PgbouncerTarget[] | undefined>('pgbouncer.url') ?? [],
       passwordFile: get<string | undefined>('pgbouncer.password-file') ?? null,
       poolSize: get<number | undefined>('pgbouncer.pool-size') ?? null,
+      database: get<string | undefined>('pgbouncer.database') ?? (database as string),
     },
     poll: { schedule: get('poll.schedule'), timeoutMs: get('poll.timeout') },
     web: { ...listen, configFile: get<string | undefined>('web.config.file') ?? null },

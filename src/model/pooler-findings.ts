@@ -132,6 +132,14 @@ export function poolerVerdict(capacity: Capacity, postgresFits: boolean): Pooler
 }
 
 /** The detail of the blind reason pgbouncer_unreadable: which instance, and why. */
+/** An instance that answers but has no entry for Coder: what that means and what to do. */
+export function missingCoderEntry(instance: string, entry: string): string {
+  return (
+    `PgBouncer ${instance} has no [databases] entry named "${entry}" (--pgbouncer.database, by default --coder.database): ` +
+    "Coder's connections through it are refused unless an auto-database (*) serves them; add the entry, or give --pgbouncer.database the database name in Coder's URL"
+  );
+}
+
 export function poolerBlindDetail(snapshot: Snapshot): string {
   const pooler = snapshot.pooler;
   if (!pooler) return 'No PgBouncer is configured.';
@@ -140,10 +148,7 @@ export function poolerBlindDetail(snapshot: Snapshot): string {
     ...pooler.instances.filter((instance) => !instance.up).map((instance) => instance.error ?? `PgBouncer ${instance.instance} cannot be read`),
     ...pooler.instances
       .filter((instance) => instance.up && instance.coderPool === null)
-      .map(
-        (instance) =>
-          `PgBouncer ${instance.instance} has no [databases] entry named "${snapshot.attribution.database}" (--coder.database): Coder's connections through it are refused unless an auto-database (*) serves them; add the entry, or give --coder.database the name in Coder's URL`,
-      ),
+      .map((instance) => missingCoderEntry(instance.instance, pooler.coderEntry)),
   ];
   if (causes.length === 0 && pooler.instances.length === 0) causes.push('--pgbouncer.url found no PgBouncer instance this poll');
   return `${causes.join('; ')}. A sum over some instances would read as the whole, so the client capacity, the server cap, the budget on PostgreSQL and the budget headroom are absent until every instance answers.`;

@@ -51,12 +51,14 @@ export interface PoolerInstance {
   maxClientConn: number | null;
   /** Client connections of every pool, the admin console's own included; null when down. */
   clientConnections: number | null;
-  /** null when down, or when the instance has no [databases] entry named after Coder's database. */
+  /** null when down, or when the instance has no [databases] entry named `coderEntry`. */
   coderPool: PoolerCoderPool | null;
 }
 
 /** What the PgBouncer source observed in one poll. */
 export interface PoolerObservation {
+  /** The [databases] entry Coder connects to (--pgbouncer.database, by default --coder.database). */
+  coderEntry: string;
   /** dns+ names that found no instance, or whose lookup failed. */
   discoveryErrors: { spec: string; message: string }[];
   instances: PoolerInstance[];

@@ -200,8 +200,8 @@ export interface CoderPgbouncerPool {
 }
 
 /**
- * Coder's pool: the SHOW DATABASES entry named `coderDatabase` (the database name in Coder's
- * URL) and the user `coderRole`, or the entry's force_user. null when no entry has that
+ * Coder's pool: the SHOW DATABASES entry named `coderEntry` (the database name in Coder's
+ * URL, --pgbouncer.database) and the user `coderRole`, or the entry's force_user. null when no entry has that
  * name: PgBouncer then refuses Coder, unless an auto-database ("*") is configured, which the
  * admin console does not list until a client has used it.
  *
@@ -210,8 +210,8 @@ export interface CoderPgbouncerPool {
  * reserve_pool_size (1.24+) and pool_mode override the database entry's, which override the
  * global defaults.
  */
-export function coderPool(facts: PgbouncerFacts, coderRole: string, coderDatabase: string): CoderPgbouncerPool | null {
-  const database = facts.databases.find((db) => db.name === coderDatabase);
+export function coderPool(facts: PgbouncerFacts, coderRole: string, coderEntry: string): CoderPgbouncerPool | null {
+  const database = facts.databases.find((db) => db.name === coderEntry);
   if (!database) return null;
   const userName = database.user ?? coderRole;
   const user = facts.users.find((u) => u.name === userName) ?? null;

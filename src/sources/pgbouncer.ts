@@ -13,13 +13,15 @@ import { PgbouncerAdmin, coderPool, type PgbouncerFacts, type PgbouncerPoll } fr
 import type { PostgresTlsSettings } from './postgres-tls.js';
 import { timed, type Source, type SourceCollection } from './source.js';
 import { byCodeUnits } from '../model/text-order.js';
+import { missingCoderEntry } from '../model/pooler-findings.js';
 
 export interface PgbouncerSourceOptions {
   targets: PgbouncerTarget[];
   /** --pgbouncer.password-file: overrides every URL's password; read at each connect. */
   passwordFile: string | null;
   coderRole: string;
-  coderDatabase: string;
+  /** The [databases] entry Coder connects to (--pgbouncer.database). */
+  coderEntry: string;
   /** Bounds each instance's connect and each SHOW. */
   timeoutMs: number;
   logger: Logger;
@@ -42,7 +44,7 @@ export function pgbouncerSources(config: Config, { logger, resolver }: { logger:
       targets: config.pgbouncer.targets,
       passwordFile: config.pgbouncer.passwordFile,
       coderRole: config.coder.role,
-      coderDatabase: config.coder.database,
+      coderEntry: config.pgbouncer.database,
       timeoutMs: config.poll.timeoutMs,
       logger,
       resolver,
@@ -50,9 +52,9 @@ export function pgbouncerSources(config: Config, { logger, resolver }: { logger:
   ];
 }
 
-/** Coder's pool on one instance, in the model's terms; null when no entry has Coder's database's name. */
-export function poolerInstanceOf(facts: PgbouncerFacts, coderRole: string, coderDatabase: string): PoolerInstance {
-  const found = coderPool(facts, coderRole, coderDatabase);
+/** Coder's pool on one instance, in the model's terms; null when no entry is named `coderEntry`. */
+export function poolerInstanceOf(facts: PgbouncerFacts, coderRole: string, coderEntry: string): PoolerInstance {
+  const found = coderPool(facts, coderRole, coderEntry);
   const live = found?.pool ?? null;
   return {
     instance: facts.instance,
@@ -116,7 +118,7 @@ export class PgbouncerSource implements Source {
     );
     instances.sort((a, b) => byCodeUnits(a.instance, b.instance));
     this.logTransitions(instances, discoveryErrors);
-    return { discoveryErrors, instances };
+    return { coderEntry: this.options.coderEntry, discoveryErrors, instances };
   }
 
   async close(): Promise<void> {
@@ -141,7 +143,7 @@ export class PgbouncerSource implements Source {
   }
 
   private instanceOf(instance: string, poll: PgbouncerPoll): PoolerInstance {
-    if (poll.ok) return poolerInstanceOf(poll.facts, this.options.coderRole, this.options.coderDatabase);
+    if (poll.ok) return poolerInstanceOf(poll.facts, this.options.coderRole, this.options.coderEntry);
     return { instance, up: false, error: poll.error, version: null, maxClientConn: null, clientConnections: null, coderPool: null };
   }
 
@@ -177,12 +179,7 @@ export class PgbouncerSource implements Source {
     for (const error of discoveryErrors) now.set(error.spec, error.message);
     for (const instance of instances) {
       if (!instance.up) now.set(instance.instance, instance.error ?? `PgBouncer ${instance.instance} cannot be read`);
-      else if (instance.coderPool === null) {
-        now.set(
-          instance.instance,
-          `PgBouncer ${instance.instance} has no [databases] entry named "${this.options.coderDatabase}" (--coder.database): the pooler's figures stay absent until it has one`,
-        );
-      }
+      else if (instance.coderPool === null) now.set(instance.instance, missingCoderEntry(instance.instance, this.options.coderEntry));
     }
     for (const [key, message] of now) {
       if (this.logged.get(key) !== message) logger.warn({ source: 'pgbouncer', instance: key }, message);

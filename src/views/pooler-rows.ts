@@ -81,20 +81,22 @@ export function poolerFigureRows(capacity: Capacity): PoolerFigureRow[] {
   ];
 }
 
-function describePool(instance: PoolerInstance, coderDatabase: string): string {
+function describePool(instance: PoolerInstance, coderEntry: string): string {
   if (!instance.up) return 'unknown';
-  if (!instance.coderPool) return `no entry "${coderDatabase}"`;
+  if (!instance.coderPool) return `no entry "${coderEntry}"`;
   return `${instance.coderPool.database}/${instance.coderPool.user}`;
 }
 
 export function poolerInstanceRows(snapshot: Snapshot, capacity: Capacity | null): PoolerInstanceRow[] {
-  return (snapshot.pooler?.instances ?? []).map((instance) => {
+  const pooler = snapshot.pooler;
+  if (!pooler) return [];
+  return pooler.instances.map((instance) => {
     const pool = instance.coderPool;
     const cap = capacity?.pooler?.instanceServerCaps[instance.instance];
     return {
       instance: instance.instance,
       up: instance.up,
-      pool: describePool(instance, snapshot.attribution.database),
+      pool: describePool(instance, pooler.coderEntry),
       mode: pool ? pool.poolMode : '–',
       modeBad: pool !== null && pool.poolMode !== 'session',
       poolSize: pool ? `${pool.poolSize} (${sourceWords[pool.poolSizeSource]})` : '–',

@@ -42,10 +42,10 @@ function harness() {
       stops.push(() => bouncer.stop());
       return bouncer;
     },
-    /** Replicas at pool max 20 holding 5 pooled connections + 1 LISTEN through `bouncer`, as real coderd (no application_name). */
-    async replicas(bouncer: TestPgbouncer, count: number): Promise<StandInReplica[]> {
+    /** Replicas at pool max 20 holding 5 pooled connections + 1 LISTEN through `bouncer`'s `entry`, as real coderd (no application_name). */
+    async replicas(bouncer: TestPgbouncer, count: number, entry = 'coder'): Promise<StandInReplica[]> {
       const started = await Promise.all(
-        Array.from({ length: count }, () => startStandInReplica({ connectionString: bouncer.clientUrl('coder', 'coder', CODER_PASSWORD), poolMax: 20, open: 5, applicationName: '' })),
+        Array.from({ length: count }, () => startStandInReplica({ connectionString: bouncer.clientUrl(entry, 'coder', CODER_PASSWORD), poolMax: 20, open: 5, applicationName: '' })),
       );
       stops.push(() => Promise.all(started.map((replica) => replica.close())));
       return started;
@@ -196,6 +196,35 @@ describe('the worked example in transaction mode', () => {
     expect(report.stdout.split('\n')[0]).toBe("Coder's LISTEN needs session mode");
     expect(report.stdout).toMatch(/Coder's pool mode\s+transaction\s/);
     expect(report.stdout.replace(/\s+/g, ' ')).toContain('(transaction mode, from the global pool_mode)');
+  });
+});
+
+describe("an entry named differently from Coder's database: [databases] coder_pool = dbname=coder", () => {
+  const started = harness();
+  let replicas: StandInReplica[];
+  let bouncer: TestPgbouncer;
+
+  beforeAll(async () => {
+    bouncer = await started.bouncer('session', 150, [{ name: 'coder_pool', dbname: 'coder', poolSize: 25 }]);
+    replicas = await started.replicas(bouncer, 3, 'coder_pool');
+  });
+
+  afterAll(() => started.stop());
+
+  it('without --pgbouncer.database cannot judge, and names the entry it looked for and the flag to give', async () => {
+    const report = await runCheckCli(monitorArgs(replicas, bouncer.adminUrl));
+    expect(report.status, report.stderr).toBe(2);
+    expect(report.stdout.split('\n')[0]).toMatch(/^Cannot judge/);
+    expect(report.stdout.replace(/\s+/g, ' ')).toContain(`has no [databases] entry named "coder" (--pgbouncer.database, by default --coder.database)`);
+    expect(figure(report.stdout, 'server cap')).toBe('unknown');
+  });
+
+  it('with --pgbouncer.database coder_pool finds the pool and judges it: server cap 25, 59 of 84 would queue', async () => {
+    const report = await runCheckCli([...monitorArgs(replicas, bouncer.adminUrl), '--pgbouncer.database', 'coder_pool']);
+    expect(report.status, report.stderr).toBe(2);
+    expect(report.stdout.split('\n')[0]).toBe("Coder's connections would queue in PgBouncer");
+    expect(figure(report.stdout, 'server cap')).toBe('25');
+    expect(report.stdout).toMatch(/coder_pool\/coder/);
   });
 });
 

@@ -1,5 +1,5 @@
 // --pgbouncer.url and its companions as the operator writes them: admin-console URLs with
-// libpq's TLS parameters, dns+ names, the password file, and check's pool_size what-if.
+// libpq's TLS parameters, dns+ names, the password file, Coder's entry, and check's pool_size what-if.
 // Every mistake is named with the fix, and no message repeats a password.
 
 import { describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ const postgres = ['--postgres.url', 'postgres://monitor:pw@db:5432/coder'];
 
 describe('--pgbouncer.url', () => {
   it('is empty by default: Coder connects directly', () => {
-    expect(parseConfig(postgres, {}).pgbouncer).toEqual({ targets: [], passwordFile: null, poolSize: null });
+    expect(parseConfig(postgres, {}).pgbouncer).toEqual({ targets: [], passwordFile: null, poolSize: null, database: 'coder' });
   });
 
   it('reads a comma list of admin consoles and dns+ names, from the flag or CAPACITY_PGBOUNCER_URL', () => {
@@ -61,5 +61,23 @@ describe('--pgbouncer.password-file and --pgbouncer.pool-size', () => {
 
   it('refuses a planned pool_size without a PgBouncer to apply it to', () => {
     expect(problemsOf([...postgres, '--pgbouncer.pool-size', '84'])).toEqual(['--pgbouncer.pool-size judges a PgBouncer pool: give --pgbouncer.url too']);
+  });
+});
+
+describe('--pgbouncer.database', () => {
+  const pgbouncer = ['--pgbouncer.url', 'postgres://stats@pgb:6432/pgbouncer'];
+
+  it("is Coder's database by default: an entry named as the database on PostgreSQL", () => {
+    expect(parseConfig([...postgres, ...pgbouncer, '--coder.database', 'coderprod'], {}).pgbouncer.database).toBe('coderprod');
+  });
+
+  it('names the entry in Coder\'s URL, from the flag or CAPACITY_PGBOUNCER_DATABASE, and leaves --coder.database as it is', () => {
+    const config = parseConfig([...postgres, ...pgbouncer], { CAPACITY_PGBOUNCER_DATABASE: 'coder_pool' });
+    expect(config.pgbouncer.database).toBe('coder_pool');
+    expect(config.coder.database).toBe('coder');
+  });
+
+  it('refuses an entry name without a PgBouncer to look it up in', () => {
+    expect(problemsOf([...postgres, '--pgbouncer.database', 'coder_pool'])).toEqual(["--pgbouncer.database names Coder's entry in a PgBouncer: give --pgbouncer.url too"]);
   });
 });

@@ -36,7 +36,7 @@ function instance(name: string, overrides: Partial<PoolerInstance> = {}, pool: P
 }
 
 function pooler(...instances: PoolerInstance[]): PoolerObservation {
-  return { discoveryErrors: [], instances };
+  return { coderEntry: 'coder', discoveryErrors: [], instances };
 }
 
 /** The worked example, with a pooler of one's choosing. */
