@@ -131,7 +131,6 @@ export function poolerVerdict(capacity: Capacity, postgresFits: boolean): Pooler
   return null;
 }
 
-/** The detail of the blind reason pgbouncer_unreadable: which instance, and why. */
 /** An instance that answers but has no entry for Coder: what that means and what to do. */
 export function missingCoderEntry(instance: string, entry: string): string {
   return (
@@ -140,6 +139,7 @@ export function missingCoderEntry(instance: string, entry: string): string {
   );
 }
 
+/** The detail of the blind reason pgbouncer_unreadable: which instance, and why. */
 export function poolerBlindDetail(snapshot: Snapshot): string {
   const pooler = snapshot.pooler;
   if (!pooler) return 'No PgBouncer is configured.';
