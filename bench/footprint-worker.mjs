@@ -13,7 +13,7 @@
 // between runs. After a full collection the growth is what the polls kept. The peak stays
 // raw: it is what the polls cost at their worst.
 
-import http from 'node:http';
+import { drainGet } from './node-http-get.mjs';
 import { parseConfig } from '../dist/config/settings.js';
 import { startDaemon } from '../dist/daemon.js';
 import { createLogger } from '../dist/log.js';
@@ -23,20 +23,6 @@ const WARM_POLLS = 1000;
 /** A second reading: V8's old space takes its last growth step after poll 1,000 in some runs. */
 const SETTLED_POLLS = 5000;
 
-/**
- * One scrape with node:http, as the daemon's own clients are: fetch() would load undici
- * (and compile its WebAssembly parser) into the process being measured, which the daemon
- * itself never does.
- */
-function scrape(url) {
-  return new Promise((resolve, reject) => {
-    http.get(url, (response) => {
-      response.resume();
-      response.once('end', () => resolve(response.statusCode));
-      response.once('error', reject);
-    }).once('error', reject);
-  });
-}
 
 /** process.memoryUsage() after a full garbage collection: what is kept, not what awaits collection. */
 function settledMemory() {
@@ -73,7 +59,8 @@ for (let i = 1; i <= polls; i++) {
     firstFailure ??= result.postgresError ?? result.coderErrors[0].message;
   }
   if (i % SCRAPE_EVERY === 0) {
-    const status = await scrape(`${daemon.url}/metrics`);
+    // node:http, as the daemon's own clients: fetch would load undici into the measured process.
+    const status = await drainGet(`${daemon.url}/metrics`);
     if (status !== 200) {
       failures++;
       firstFailure ??= `/metrics answered ${status}`;

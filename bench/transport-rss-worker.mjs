@@ -3,22 +3,12 @@
 // node:http, and reports its RSS before and after.
 // `node bench/transport-rss-worker.mjs fetch|http URL COUNT`, prints one JSON line.
 
-import http from 'node:http';
+import { drainGet } from './node-http-get.mjs';
 
 const [transport, url, countText] = process.argv.slice(2);
 const count = Number(countText);
 
-function getWithNodeHttp() {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, (response) => {
-        response.on('data', () => undefined);
-        response.on('end', resolve);
-        response.on('error', reject);
-      })
-      .on('error', reject);
-  });
-}
+const getWithNodeHttp = () => drainGet(url);
 
 async function getWithFetch() {
   const response = await fetch(url, { headers: { 'accept-encoding': 'gzip' } });

@@ -14,6 +14,7 @@ import { CoderSource, filteredScrapeUrl } from '../../dist/sources/coder.js';
 import { parseTargets } from '../../dist/sources/targets.js';
 import { startFakeCoderFleet } from '../fake-coder-fleet.mjs';
 import { daemonNodeFlags } from '../node-flags.mjs';
+import { drainGet } from '../node-http-get.mjs';
 import { runNodeJson } from '../processes.mjs';
 import { median, timeRuns } from '../stats.mjs';
 
@@ -52,20 +53,7 @@ function drainWithFetch(urls) {
 
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: Infinity });
 function drainWithNodeHttp(urls) {
-  return Promise.all(
-    urls.map(
-      (url) =>
-        new Promise((resolve, reject) => {
-          http
-            .get(filteredScrapeUrl(url), { agent: keepAlive }, (response) => {
-              response.on('data', () => undefined);
-              response.on('end', resolve);
-              response.on('error', reject);
-            })
-            .on('error', reject);
-        }),
-    ),
-  );
+  return Promise.all(urls.map((url) => drainGet(filteredScrapeUrl(url), { agent: keepAlive })));
 }
 
 /**
