@@ -99,16 +99,10 @@ export interface PollRow {
   session_database: string;
   session_port: number | null;
   session_superuser: boolean | null;
-  connections: {
-    database: string;
-    role: string;
-    application: string;
-    state: string;
-    owner: ConnectionOwner;
-    count: number;
+  connections: (ConnectionGroup & {
     /** Only for the groups idle in a transaction; null when the monitor may not see state_change. */
     idle_in_transaction_seconds: number | null;
-  }[];
+  })[];
   notify_queue_usage: number;
 }
 
