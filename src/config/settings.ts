@@ -468,11 +468,13 @@ export function parseConfig(args: string[], env: Environment): Config {
     problems,
   );
   problems.push(...iamConfigProblems(auth, connection));
-  if (get<number | undefined>('pgbouncer.pool-size') !== undefined && get<PgbouncerTarget[] | undefined>('pgbouncer.url') === undefined && raw.get('pgbouncer.url') === undefined) {
-    problems.push('--pgbouncer.pool-size judges a PgBouncer pool: give --pgbouncer.url too');
-  }
-  if (get<string | undefined>('pgbouncer.database') !== undefined && get<PgbouncerTarget[] | undefined>('pgbouncer.url') === undefined && raw.get('pgbouncer.url') === undefined) {
-    problems.push("--pgbouncer.database names Coder's entry in a PgBouncer: give --pgbouncer.url too");
+  // Settings about Coder's PgBouncer pool mean nothing without a PgBouncer (a given but invalid URL is already a problem).
+  const noPgbouncer = get<PgbouncerTarget[] | undefined>('pgbouncer.url') === undefined && raw.get('pgbouncer.url') === undefined;
+  for (const [flag, what] of [
+    ['pgbouncer.pool-size', 'judges a PgBouncer pool'],
+    ['pgbouncer.database', "names Coder's entry in a PgBouncer"],
+  ] as const) {
+    if (noPgbouncer && get<unknown>(flag) !== undefined) problems.push(`--${flag} ${what}: give --pgbouncer.url too`);
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
