@@ -1,6 +1,8 @@
-// The one table a run prints (Markdown, readable in a terminal too), and bench/results.md.
+// The one table a run prints (Markdown, readable in a terminal too), and the results part
+// of docs/performance.md: `--write` replaces the text between its two results markers and
+// leaves the prose around them (what each figure means) as it is.
 
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 
 function number(value, decimals) {
   return value.toLocaleString('en', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
@@ -57,16 +59,28 @@ export function renderMachine(machine) {
   ].join('\n');
 }
 
+export const RESULTS_START = '<!-- bench:results start -->';
+export const RESULTS_END = '<!-- bench:results end -->';
+
+/** What goes between the markers: the machine, the table, the notes. */
+export function renderResults({ table, machine, notes }) {
+  const parts = [renderMachine(machine), table];
+  if (notes.length > 0) parts.push(notes.map((note) => `- ${note}`).join('\n'));
+  return parts.join('\n\n');
+}
+
+/** `page` with the text between its results markers replaced by `results`; throws naming `path` when the markers are missing. */
+export function replaceResults(page, results, path) {
+  const start = page.indexOf(RESULTS_START);
+  const end = page.indexOf(RESULTS_END);
+  if (start === -1 || end === -1 || end < start || page.indexOf(RESULTS_START, start + 1) !== -1) {
+    throw new Error(`${path} needs one "${RESULTS_START}" line and, after it, one "${RESULTS_END}" line: the results are written between them`);
+  }
+  return `${page.slice(0, start + RESULTS_START.length)}\n\n${results}\n\n${page.slice(end)}`;
+}
+
+/** Writes the results into `path` (docs/performance.md) between its markers. */
 export async function writeResults(path, { table, machine, notes }) {
-  const text = `# Benchmark results
-
-Written by \`npm run bench -- --write\` (bench/run.mjs). What each figure means: README.md, "Performance".
-
-${renderMachine(machine)}
-
-${table}
-
-${notes.map((note) => `- ${note}`).join('\n')}
-`;
-  await writeFile(path, text);
+  const page = await readFile(path, 'utf8');
+  await writeFile(path, replaceResults(page, renderResults({ table, machine, notes }), path));
 }

@@ -3,7 +3,7 @@
 // in one run, printed as one table. `npm run bench` builds dist/ first, then runs this.
 //
 //   node bench/run.mjs            all five cases at full size (a few minutes)
-//   node bench/run.mjs --write    the same, and writes bench/results.md
+//   node bench/run.mjs --write    the same, and writes the results into docs/performance.md
 //   node bench/run.mjs --quick    reduced sizes, to check the harness (not reference figures)
 //
 // Exit code 1 only when the run broke (a process did not start, a reader gave a wrong
@@ -49,13 +49,13 @@ const QUICK = {
   moduleRuns: 1,
 };
 
-const resultsFile = fileURLToPath(new URL('./results.md', import.meta.url));
+const resultsFile = fileURLToPath(new URL('../docs/performance.md', import.meta.url));
 
 function parseArgs(args) {
   const known = new Set(['--write', '--quick']);
   const unknown = args.filter((arg) => !known.has(arg));
   if (unknown.length > 0) {
-    process.stderr.write(`bench: unknown argument(s) ${unknown.join(' ')}; use --write (write bench/results.md) and/or --quick (reduced sizes)\n`);
+    process.stderr.write(`bench: unknown argument(s) ${unknown.join(' ')}; use --write (write the results into docs/performance.md) and/or --quick (reduced sizes)\n`);
     process.exit(2);
   }
   return { write: args.includes('--write'), quick: args.includes('--quick') };
