@@ -291,14 +291,16 @@ describe("the values for Coder's Helm chart", () => {
   });
 });
 
-describe("the README's scrape config for Prometheus without the Operator", () => {
+describe("docs/deployment.md's scrape config for Prometheus without the Operator", () => {
   // Debian's promtool is built without Kubernetes service discovery and cannot check it;
   // what can drift is the names it keeps, so those are checked against the manifests.
+  const deploymentDoc = () => readFileSync(path.join(repo, 'docs/deployment.md'), 'utf8');
   const scrapeConfigs = () => {
-    const readme = readFileSync(path.join(repo, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('### Prometheus without the Operator'));
-    const block = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
-    if (!block) throw new Error('README: no yaml block under "### Prometheus without the Operator"');
+    const doc = deploymentDoc();
+    const heading = doc.indexOf('## Prometheus without the Operator');
+    if (heading === -1) throw new Error('docs/deployment.md: no "## Prometheus without the Operator" section');
+    const block = /```yaml\n([\s\S]*?)```/.exec(doc.slice(heading))?.[1];
+    if (!block) throw new Error('docs/deployment.md: no yaml block under "## Prometheus without the Operator"');
     return (YAML.parse(block) as { scrape_configs: { job_name: string; relabel_configs: { regex?: string; action?: string }[] }[] }).scrape_configs;
   };
   const keep = (job: string) => scrapeConfigs().find((c) => c.job_name === job)?.relabel_configs.find((r) => r.action === 'keep')?.regex;
@@ -315,8 +317,7 @@ describe("the README's scrape config for Prometheus without the Operator", () =>
   });
 
   it('names the sidecar port the sidecar declares', () => {
-    const readme = readFileSync(path.join(repo, 'README.md'), 'utf8');
     const sidecar = monitorContainer(find<Deployment>(rendered.get('sidecar post-render over the chart')!, 'Deployment', 'coder'));
-    expect(readme).toContain(`regex: coder;${sidecar.ports?.[0]?.name}`);
+    expect(deploymentDoc()).toContain(`regex: coder;${sidecar.ports?.[0]?.name}`);
   });
 });
