@@ -1,5 +1,6 @@
 // --web.config.file is read as exporter-toolkit reads it: the same fields, strict about
-// unknown ones, and every refusal names the file and the field.
+// unknown ones, and every refusal names the file and the field. Not a unit test: its
+// certificates come from the openssl CLI, installed as a Debian package if missing.
 
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
