@@ -42,6 +42,8 @@ export interface Capacity extends BeyondTheBudget {
   otherDeclarations: OtherDeclaration[];
   /** max(Uo, Uo'): what the budget leaves for other applications. */
   otherBudgeted: number | null;
+  /** A - max(Uo, Uo'): the slots left for Coder; null with Uo. */
+  coderAvailable: number | null;
   /** A - U */
   headroom: number;
   /** U / A */
@@ -191,7 +193,12 @@ export function rolloutBudget(snapshot: Snapshot, steady: number, planned: numbe
 
 /** A - max(Uo, Uo') - budget: negative = overcommitted. */
 export function budgetHeadroom(availableConnections: number, otherConnections: number, budget: number): number {
-  return availableConnections - otherConnections - budget;
+  return coderAvailable(availableConnections, otherConnections) - budget;
+}
+
+/** A - max(Uo, Uo'): the slots left for Coder once other applications have what they hold or committed. */
+export function coderAvailable(availableConnections: number, otherConnections: number): number {
+  return availableConnections - otherConnections;
 }
 
 /** Am = floor(A x (1 - m)). */
@@ -272,7 +279,8 @@ export function evaluate(snapshot: Snapshot): Evaluation {
   const Uo = UoLive === null || commitment === null ? null : Math.max(UoLive, commitment.committed);
   const steady = hidesBudget(blind) ? null : steadyBudget(snapshot, Np);
   const budget = steady === null ? null : { steady, rollout: rolloutBudget(snapshot, steady, Np) };
-  const pooler = snapshot.pooler ? poolerCapacity(snapshot.pooler, budget, Uo === null ? null : A - Uo) : null;
+  const forCoder = Uo === null ? null : coderAvailable(A, Uo);
+  const pooler = snapshot.pooler ? poolerCapacity(snapshot.pooler, budget, forCoder) : null;
   // What reaches PostgreSQL: the pooler caps, but does not multiply, Coder's connections.
   const Bpg = budget === null || pooler === null ? budget : pooler.serverCap === null ? null : postgresBudget(budget, pooler.serverCap);
   const headroom = A - U;
@@ -290,6 +298,7 @@ export function evaluate(snapshot: Snapshot): Evaluation {
     otherCommitted: commitment?.committed ?? null,
     otherDeclarations: commitment?.declarations ?? [],
     otherBudgeted: Uo,
+    coderAvailable: forCoder,
     headroom,
     utilization: utilization(U, A),
     replicas: { observed: N, planned: Np },
