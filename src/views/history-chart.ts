@@ -10,9 +10,22 @@ import { html, type SafeHtml } from './html.js';
 
 const WIDTH = 1100;
 const HEIGHT = 230;
-const PLOT = { left: 40, top: 10, right: 170, bottom: 26 };
-const PLOT_WIDTH = WIDTH - PLOT.left - PLOT.right;
+/** The plot's margins; the left and right ones grow when the axis or line labels need more. */
+const PLOT = { left: 40, top: 10, right: 60, bottom: 26 };
 const PLOT_HEIGHT = HEIGHT - PLOT.top - PLOT.bottom;
+/** The gap between the plot and the text beside it. */
+const GAP = 6;
+const LABEL_FONT_SIZE = 12;
+const AXIS_FONT_SIZE = 11;
+
+/**
+ * The width a character of the chart's text is taken to span, in em. The SVG cannot measure
+ * its text, so a label's room is reserved from its length: in DejaVu Sans Bold (what
+ * system-ui falls back on under Linux, and among the widest common faces) the labels
+ * average 0.6 em a character; 0.7 keeps a wider face from cutting them at the edge.
+ */
+const CHAR_EM = 0.7;
+const textWidth = (text: string, fontSize: number) => text.length * CHAR_EM * fontSize;
 
 /**
  * At most this many points are drawn per series: more than the plot has pixel columns is
@@ -64,9 +77,35 @@ export function renderHistoryChart({ points, windowMs, safetyMargin }: HistoryCh
   const finite = drawn.flatMap((point) => [point.used, point.available, point.margin, point.steadyReach, point.rolloutReach]).filter((v): v is number => v !== null && Number.isFinite(v));
   const yMax = niceCeiling(Math.max(...finite) * 1.05);
 
-  const x = (at: number) => PLOT.left + (t1 === t0 ? PLOT_WIDTH : ((at - t0) / (t1 - t0)) * PLOT_WIDTH);
   // An unbounded budget reaches past any axis: it is drawn along the top.
   const y = (value: number) => PLOT.top + PLOT_HEIGHT - (Math.min(value, yMax) / yMax) * PLOT_HEIGHT;
+
+  const last = points.at(-1) as HistoryPoint;
+  const labels = (
+    [
+      ['available', 'available', colour.available],
+      ['margin', `${Math.round(safetyMargin * 100)}% margin`, colour.margin],
+      ['steadyReach', 'used at the steady budget', colour.steady],
+      ['rolloutReach', 'used at the rollout budget', colour.rollout],
+    ] as const
+  )
+    .filter(([series]) => last[series] !== null)
+    .map(([series, name, fill]) => {
+      const value = last[series] as number;
+      return { y: y(value), text: `${name} ${Number.isFinite(value) ? value : 'unbounded'}`, fill };
+    })
+    .sort((a, b) => a.y - b.y);
+  // Labels closer than a line apart are pushed down so that none hides another.
+  for (let i = 1; i < labels.length; i++) labels[i]!.y = Math.max(labels[i]!.y, labels[i - 1]!.y + 13);
+  // ... and pulled back up where the push ran them past the bottom edge.
+  for (let i = labels.length - 1; i >= 0; i--) labels[i]!.y = Math.min(labels[i]!.y, i === labels.length - 1 ? HEIGHT - 6 : labels[i + 1]!.y - 13);
+
+  // The plot gives up the width its longest line label and tick label need, so that no
+  // label runs off the picture ("used at the rollout budget unbounded" did at 170 units).
+  const left = Math.max(PLOT.left, Math.ceil(GAP + textWidth(String(yMax), AXIS_FONT_SIZE)));
+  const right = Math.max(PLOT.right, Math.ceil(2 * GAP + Math.max(0, ...labels.map((label) => textWidth(label.text, LABEL_FONT_SIZE)))));
+  const plotWidth = WIDTH - left - right;
+  const x = (at: number) => left + (t1 === t0 ? plotWidth : ((at - t0) / (t1 - t0)) * plotWidth);
   const xy = (at: number, value: number) => `${x(at).toFixed(1)},${y(value).toFixed(1)}`;
 
   /** The runs of consecutive points where the series is known: a gap is a poll that could not tell. */
@@ -98,40 +137,22 @@ export function renderHistoryChart({ points, windowMs, safetyMargin }: HistoryCh
         return html`<polygon class="area-${bottom === null ? top : 'other'}" fill="${fill}" fill-opacity="0.55" stroke="none" points="${outline.join(' ')}"/>`;
       });
 
-  const last = points.at(-1) as HistoryPoint;
-  const labels = (
-    [
-      ['available', 'available', colour.available],
-      ['margin', `${Math.round(safetyMargin * 100)}% margin`, colour.margin],
-      ['steadyReach', 'used at the steady budget', colour.steady],
-      ['rolloutReach', 'used at the rollout budget', colour.rollout],
-    ] as const
-  )
-    .filter(([series]) => last[series] !== null)
-    .map(([series, name, fill]) => {
-      const value = last[series] as number;
-      return { y: y(value), text: `${name} ${Number.isFinite(value) ? value : 'unbounded'}`, fill };
-    })
-    .sort((a, b) => a.y - b.y);
-  // Labels closer than a line apart are pushed down so that none hides another.
-  for (let i = 1; i < labels.length; i++) labels[i]!.y = Math.max(labels[i]!.y, labels[i - 1]!.y + 13);
-
   const ticks = [0, yMax / 2, yMax].map(
     (value) =>
-      html`<line x1="${PLOT.left}" x2="${PLOT.left + PLOT_WIDTH}" y1="${y(value).toFixed(1)}" y2="${y(value).toFixed(1)}" stroke="#e5e7eb"/><text x="${PLOT.left - 6}" y="${(y(value) + 4).toFixed(1)}" text-anchor="end" font-size="11" fill="#6b7280">${value}</text>`,
+      html`<line x1="${left}" x2="${left + plotWidth}" y1="${y(value).toFixed(1)}" y2="${y(value).toFixed(1)}" stroke="#e5e7eb"/><text x="${left - GAP}" y="${(y(value) + 4).toFixed(1)}" text-anchor="end" font-size="${AXIS_FONT_SIZE}" fill="#6b7280">${value}</text>`,
   );
   const span = formatDuration((t1 - t0) / 1000);
   const summary = `Used connections over the last ${span}: ${known.length} polls; now ${last.used ?? 'unknown'} used of ${last.available ?? 'unknown'} available.`;
 
-  return html`<svg class="history" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="100%" role="img" aria-label="${summary}" data-points="${points.length}" data-y-max="${yMax}" data-plot="${PLOT.left} ${PLOT.top} ${PLOT_WIDTH} ${PLOT_HEIGHT}" font-family="system-ui, sans-serif">
+  return html`<svg class="history" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="100%" role="img" aria-label="${summary}" data-points="${points.length}" data-y-max="${yMax}" data-plot="${left} ${PLOT.top} ${plotWidth} ${PLOT_HEIGHT}" font-family="system-ui, sans-serif">
   ${ticks}
   ${area('coder', null, colour.coder)}${area('used', 'coder', colour.other)}
   ${line('used', '#374151', null)}${line('coder', colour.coder, null)}
   ${line('available', colour.available, null)}${line('margin', colour.margin, '6 4')}${line('steadyReach', colour.steady, '3 3')}${line('rolloutReach', colour.rollout, '8 3 2 3')}
-  ${labels.map((label) => html`<text x="${PLOT.left + PLOT_WIDTH + 6}" y="${(label.y + 4).toFixed(1)}" font-size="12" font-weight="600" fill="${label.fill}">${label.text}</text>`)}
-  <text x="${PLOT.left}" y="${HEIGHT - 6}" font-size="11" fill="#6b7280">${utcTime(t0)} UTC</text>
-  <text x="${PLOT.left + PLOT_WIDTH / 2}" y="${HEIGHT - 6}" font-size="11" fill="#6b7280" text-anchor="middle">last ${span} of a ${formatDuration(windowMs / 1000)} window</text>
-  <text x="${PLOT.left + PLOT_WIDTH}" y="${HEIGHT - 6}" font-size="11" fill="#6b7280" text-anchor="end">${utcTime(t1)} UTC</text>
+  ${labels.map((label) => html`<text x="${left + plotWidth + GAP}" y="${(label.y + 4).toFixed(1)}" font-size="${LABEL_FONT_SIZE}" font-weight="600" fill="${label.fill}">${label.text}</text>`)}
+  <text x="${left}" y="${HEIGHT - 6}" font-size="${AXIS_FONT_SIZE}" fill="#6b7280">${utcTime(t0)} UTC</text>
+  <text x="${left + plotWidth / 2}" y="${HEIGHT - 6}" font-size="${AXIS_FONT_SIZE}" fill="#6b7280" text-anchor="middle">last ${span} of a ${formatDuration(windowMs / 1000)} window</text>
+  <text x="${left + plotWidth}" y="${HEIGHT - 6}" font-size="${AXIS_FONT_SIZE}" fill="#6b7280" text-anchor="end">${utcTime(t1)} UTC</text>
 </svg>
 <ul class="chart-legend" style="list-style:none;margin:4px 0 0;padding:0;display:flex;flex-wrap:wrap;gap:4px 16px;font-size:12.5px;color:#374151">
   <li><i class="swatch" style="background:${colour.coder}"></i>Coder's connections</li>

@@ -69,6 +69,19 @@ describe('the picture of the last day on the status page', () => {
         expect(new Set((await series(name)).map(([, y]) => valueAt(y))), name).toEqual(new Set([value]));
       }
       expect(await svg.locator('text', { hasText: 'used at the rollout budget 92' }).count()).toBe(1);
+      // Every text as Chromium lays it out lies inside the picture: none is cut at its edge.
+      const viewBoxWidth = Number((await svg.getAttribute('viewBox'))!.split(' ')[2]);
+      const boxes = await svg.locator('text').evaluateAll((texts) =>
+        texts.map((text) => {
+          const box = (text as SVGGraphicsElement).getBBox();
+          return { text: text.textContent, left: box.x, right: box.x + box.width };
+        }),
+      );
+      expect(boxes.length).toBeGreaterThanOrEqual(10);
+      for (const box of boxes) {
+        expect(box.left, box.text ?? '').toBeGreaterThanOrEqual(0);
+        expect(box.right, box.text ?? '').toBeLessThanOrEqual(viewBoxWidth);
+      }
       expect(await page.locator('#history ul.chart-legend').innerText()).toContain("Coder's connections");
 
       await page.locator('#history').screenshot({ path: `${ARTIFACTS}/status-page-history.png` });
