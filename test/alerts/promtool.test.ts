@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { blindReasons } from '../../src/model/blind.js';
 import { DEFAULT_RUNBOOK_URL_BASE } from '../../scripts/runbook-urls.mjs';
+import { runGenerate } from '../support/generate.js';
 import { ensureDebianPackages } from '../support/prometheus-stack.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -118,7 +119,7 @@ describe('alert rules under promtool', () => {
   }, 120_000);
 });
 
-describe('runbook links on another base (scripts/generate-manifests.mjs --runbook-url-base)', () => {
+describe('runbook links on another base (npm run generate -- --runbook-url-base)', () => {
   const base = 'https://runbooks.example.com/coder/pg-capacity#';
 
   it('writes a plain rule file whose every runbook_url starts with the base and lands on a heading; promtool accepts it', () => {
@@ -126,7 +127,7 @@ describe('runbook links on another base (scripts/generate-manifests.mjs --runboo
     const dir = mkdtempSync(path.join(tmpdir(), 'runbook-base-'));
     try {
       const out = path.join(dir, 'rules.yml');
-      const generator = spawnSync(process.execPath, ['scripts/generate-manifests.mjs', '--runbook-url-base', base, '--rules-out', out], { cwd: repoRoot, encoding: 'utf8' });
+      const generator = runGenerate(['--runbook-url-base', base, '--rules-out', out]);
       expect(generator.status, generator.stderr).toBe(0);
       const rewritten = alertRules(out);
       expect(rewritten.map((rule) => rule.alert)).toEqual(alertRules().map((rule) => rule.alert));
@@ -146,7 +147,7 @@ describe('runbook links on another base (scripts/generate-manifests.mjs --runboo
   });
 
   it('writes a PrometheusRule with the base, and refuses a base that is not an absolute URL ending in #', () => {
-    const rule = spawnSync(process.execPath, ['scripts/generate-manifests.mjs', `--runbook-url-base=${base}`, '--prometheusrule-out', '-'], { cwd: repoRoot, encoding: 'utf8' });
+    const rule = runGenerate([`--runbook-url-base=${base}`, '--prometheusrule-out', '-']);
     expect(rule.status, rule.stderr).toBe(0);
     const object = parse(rule.stdout) as { kind: string; spec: RuleFile };
     expect(object.kind).toBe('PrometheusRule');
@@ -155,7 +156,7 @@ describe('runbook links on another base (scripts/generate-manifests.mjs --runboo
     for (const url of urls) expect(url.startsWith(base), url).toBe(true);
 
     for (const bad of ['runbooks.example.com#', 'https://runbooks.example.com/runbooks', 'ftp://x/runbooks#']) {
-      const refused = spawnSync(process.execPath, ['scripts/generate-manifests.mjs', '--runbook-url-base', bad, '--rules-out', '-'], { cwd: repoRoot, encoding: 'utf8' });
+      const refused = runGenerate(['--runbook-url-base', bad, '--rules-out', '-']);
       expect(refused.status, bad).toBe(1);
       expect(refused.stderr, bad).toMatch(/--runbook-url-base/);
     }
