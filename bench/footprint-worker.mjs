@@ -14,7 +14,7 @@
 // raw: it is what the polls cost at their worst.
 
 import { drainGet } from './node-http-get.mjs';
-import { parseConfig } from '../dist/config/settings.js';
+import { parseConfig } from '../dist/config/parse-config.js';
 import { startDaemon } from '../dist/daemon.js';
 import { createLogger } from '../dist/log.js';
 

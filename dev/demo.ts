@@ -7,7 +7,7 @@
 //   npm run demo -- --with-pgbouncer    (the replicas through a PgBouncer: both layers)
 
 import { untilSignalled } from '../src/commands/serve.js';
-import { ConfigError, parseConfig } from '../src/config/settings.js';
+import { ConfigError, parseConfig } from '../src/config/parse-config.js';
 import { startDaemon } from '../src/daemon.js';
 import { createLogger } from '../src/log.js';
 import { findPgbouncerBinary } from './pgbouncer.js';

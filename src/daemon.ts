@@ -3,7 +3,7 @@
 
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Config } from './config/settings.js';
+import type { Config } from './config/parse-config.js';
 import { createMetrics } from './exposition/metrics.js';
 import { createApp, listen } from './web/server.js';
 import { loadProtectedWeb } from './web/protected-web.js';

@@ -10,7 +10,7 @@
 // that reads pg_stat_activity makes PostgreSQL do.
 
 import { createPoller } from '../../dist/daemon.js';
-import { parseConfig } from '../../dist/config/settings.js';
+import { parseConfig } from '../../dist/config/parse-config.js';
 import { PostgresSource } from '../../dist/sources/postgres.js';
 import { createLogger } from '../../dist/log.js';
 import { countsBetween, startCountingProxy } from '../counting-proxy.mjs';

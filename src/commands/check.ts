@@ -5,7 +5,7 @@
 // size: run it before resizing the database. The report goes to stdout, logs to stderr.
 
 import { destination } from 'pino';
-import type { Config } from '../config/settings.js';
+import type { Config } from '../config/parse-config.js';
 import { createPoller } from '../daemon.js';
 import { toJson } from '../views/json.js';
 import { createLogger, type Logger } from '../log.js';

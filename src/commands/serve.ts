@@ -1,7 +1,7 @@
 // `serve`: the daemon until SIGTERM or SIGINT, then a clean stop within 2 s (Kubernetes'
 // grace period is longer; a quick exit keeps rollouts fast).
 
-import type { Config } from '../config/settings.js';
+import type { Config } from '../config/parse-config.js';
 import { startDaemon, type Daemon } from '../daemon.js';
 import type { Logger } from '../log.js';
 

@@ -4,7 +4,7 @@
 // instance that fails is data (up false, its error), logged once on the way down and once
 // on the way back; an instance that leaves discovery has its connection closed.
 
-import type { Config } from '../config/settings.js';
+import type { Config } from '../config/parse-config.js';
 import { instanceUrl, type PgbouncerTarget } from '../config/pgbouncer-urls.js';
 import type { Logger } from '../log.js';
 import type { PoolerInstance, PoolerObservation } from '../model/pooler.js';

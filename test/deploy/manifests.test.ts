@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/settings.js';
+import { parseConfig } from '../../src/config/parse-config.js';
 import { findRenderer, parseObjects, render, renderComposed, type KubernetesObject, type Renderer } from '../support/kustomize.js';
 import { validateObject } from '../support/kubernetes-schemas.js';
 

@@ -5,7 +5,7 @@
 
 import { Resolver } from 'node:dns/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { parseConfig } from '../../src/config/settings.js';
+import { parseConfig } from '../../src/config/parse-config.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import type { PollResult } from '../../src/model/poll-result.js';
 import { DEFAULT_MAX_EXPOSITION_BYTES } from '../../src/sources/coder.js';

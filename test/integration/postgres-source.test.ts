@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectionFromUrl } from '../../src/config/settings.js';
+import { connectionFromUrl } from '../../src/config/postgres-connection.js';
 import type { PostgresConnectionSettings } from '../../src/config/postgres-connection.js';
 import type { PostgresFacts } from '../../src/model/snapshot.js';
 import { MONITOR_APPLICATION_NAME, type PostgresSource, type PostgresSourceOptions } from '../../src/sources/postgres.js';

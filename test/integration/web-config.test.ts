@@ -9,7 +9,7 @@ import { request as httpsRequest } from 'node:https';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { parseConfig } from '../../src/config/settings.js';
+import { parseConfig } from '../../src/config/parse-config.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { createTestPki, type CertificateFiles, type TestPki } from '../support/certificates.js';
 import { captureLogs, type CapturedLogs } from '../support/logs.js';

@@ -1,6 +1,6 @@
 // The problems parseConfig reports for some input; fails the test when it reports none.
 
-import { ConfigError, parseConfig } from '../../src/config/settings.js';
+import { ConfigError, parseConfig } from '../../src/config/parse-config.js';
 
 export function problemsOf(args: string[], env: Record<string, string> = {}): string[] {
   try {

@@ -1,7 +1,7 @@
 // Starts the daemon in-process against a real PostgreSQL, polling every second, and
 // reads its /metrics the way Prometheus would.
 
-import { parseConfig } from '../../src/config/settings.js';
+import { parseConfig } from '../../src/config/parse-config.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import type { AddressResolver } from '../../src/sources/discovery.js';
 import { captureLogs, type CapturedLogs } from './logs.js';

@@ -1,7 +1,7 @@
 // A PostgresSource as the daemon builds it, for tests that drive the source directly:
 // Coder's role and database "coder", quick backoff, logs captured.
 
-import { connectionFromUrl } from '../../src/config/settings.js';
+import { connectionFromUrl } from '../../src/config/postgres-connection.js';
 import { PostgresSource, type PostgresSourceOptions } from '../../src/sources/postgres.js';
 import { captureLogs, type CapturedLogs } from './logs.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig, settingsHelp } from '../../src/config/settings.js';
+import { parseConfig, settingsHelp } from '../../src/config/parse-config.js';
+import { settingsRows } from '../../src/config/settings.js';
 import { problemsOf } from '../support/config-problems.js';
 
 const url = 'postgres://coder:s3cret@db.internal:5432/coder?sslmode=disable';
@@ -198,6 +199,22 @@ describe('configuration', () => {
     expect(help).toContain('env: CODER_PG_CONN_MAX_OPEN, then CODER_MAX_DB_CONNECTIONS');
     expect(help).toContain('default: */15 * * * * *');
     expect(help).toContain('--coder.replicas-from-db\n');
+  });
+
+  it('gives a docs generator the rows --help prints, in the same order', () => {
+    const rows = settingsRows();
+    expect(rows[0]).toEqual({
+      flag: 'postgres.url',
+      env: ['CODER_PG_CONNECTION_URL'],
+      defaultText: "libpq's PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE",
+      help: "PostgreSQL connection URL. Coder's own variable, so a sidecar can share Coder's secret.",
+    });
+    const shownFlags = [...settingsHelp().matchAll(/^ {2}--(\S+)/gm)].map((match) => match[1]);
+    expect(rows.map((row) => row.flag)).toEqual(shownFlags);
+    for (const row of rows) {
+      const env = row.env.length > 0 ? `  env: ${row.env.join(', then ')}` : '';
+      expect(settingsHelp()).toContain(`      ${row.help}\n      default: ${row.defaultText}${env}`);
+    }
   });
 });
 

@@ -14,7 +14,7 @@ describe('the import graph of src/', () => {
   it('has no cycle', () => {
     const graph = importGraph(srcDir);
     // The walk really saw the tree: the entry point and one of its known imports.
-    expect(graph.get('cli.ts')).toContain('config/settings.ts');
+    expect(graph.get('cli.ts')).toContain('config/parse-config.ts');
     const cycles = findCycles(graph).map((cycle) => cycle.join(' -> '));
     expect(cycles, `import cycles in src/:\n${cycles.join('\n')}`).toEqual([]);
   });

@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { instanceUrl } from '../../src/config/pgbouncer-urls.js';
-import { parseConfig } from '../../src/config/settings.js';
+import { parseConfig } from '../../src/config/parse-config.js';
 import { problemsOf } from '../support/config-problems.js';
 
 const postgres = ['--postgres.url', 'postgres://monitor:pw@db:5432/coder'];

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { checkServerIdentity } from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/settings.js';
+import { parseConfig } from '../../src/config/parse-config.js';
 import { problemsOf } from '../support/config-problems.js';
 import { buildSslOptions, fallsBackToPlaintext, withoutTlsParameters, type PostgresTlsSettings } from '../../src/sources/postgres-tls.js';
 
