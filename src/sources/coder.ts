@@ -11,7 +11,8 @@ import { createGunzip } from 'node:zlib';
 import type { ReplicaSample } from '../model/snapshot.js';
 import { describeRequestError, describeStatus, describeTimeout, withoutCredentials, type ScrapeProgress } from './coder-scrape-errors.js';
 import { discoverTargets, type AddressResolver } from './discovery.js';
-import { POOL_FAMILY_NAMES, PoolMetricsExtractor, type PoolMetrics } from './exposition-extractor.js';
+import { PoolMetricsExtractor } from './exposition-extractor.js';
+import { POOL_FAMILY_NAMES, type PoolMetrics } from './pool-metrics-parser.js';
 import { timed, type Source, type SourceCollection } from './source.js';
 import type { TargetSpec } from './targets.js';
 

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStandInReplica, type StandInReplica } from '../../dev/stand-in-replica.js';
 import { CoderSource, filteredScrapeUrl } from '../../src/sources/coder.js';
-import { POOL_FAMILY_NAMES } from '../../src/sources/exposition-extractor.js';
+import { POOL_FAMILY_NAMES } from '../../src/sources/pool-metrics-parser.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { coderUrl, createCoderCluster } from '../support/scenario.js';
 

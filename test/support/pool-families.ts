@@ -1,8 +1,8 @@
 // The families the extractor reads and the field each fills, written out independently of
-// src/sources/exposition-extractor.ts so that tests check the extractor against the
+// src/sources/pool-metrics-parser.ts so that tests check the extractor against the
 // contract rather than against its own table.
 
-import type { PoolMetrics } from '../../src/sources/exposition-extractor.js';
+import type { PoolMetrics } from '../../src/sources/pool-metrics-parser.js';
 
 export const POOL_FAMILIES: ReadonlyArray<readonly [string, keyof PoolMetrics]> = [
   ['go_sql_max_open_connections', 'maxOpen'],

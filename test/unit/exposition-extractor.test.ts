@@ -6,8 +6,8 @@ import {
   MAX_LINE_BYTES,
   PoolMetricsExtractor,
   extractPoolMetrics,
-  type PoolMetrics,
 } from '../../src/sources/exposition-extractor.js';
+import type { PoolMetrics } from '../../src/sources/pool-metrics-parser.js';
 import { POOL_FAMILIES } from '../support/pool-families.js';
 
 type Field = keyof PoolMetrics;
