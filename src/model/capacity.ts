@@ -1,5 +1,5 @@
 // The capacity model: pure arithmetic over one Snapshot, in the order of
-// docs/capacity-model.md ("The formulas") so note and code read side by side.
+// docs/capacity-model.md ("The figures") so note and code read side by side.
 // No clock, no network, no logging: every figure here is a function of its input.
 
 import { blindReasonsOf, hidesAttribution, hidesBudget, type BlindReason } from './blind.js';

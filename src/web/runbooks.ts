@@ -69,7 +69,9 @@ export function renderRunbooks(markdown: string): string {
         return `<h${depth} id="${escapeHtml(id)}">${this.parser.parseInline(tokens)}<a class="anchor" href="#${escapeHtml(id)}" aria-label="link to this section">#</a></h${depth}>\n`;
       },
       html({ text }: Tokens.HTML | Tokens.Tag) {
-        return escapeHtml(text);
+        // The generator's markers (<!-- generated:alerts start -->) are for editors, not readers.
+        const shown = text.replace(/<!--[\s\S]*?-->/g, '');
+        return shown.trim() === '' ? '' : escapeHtml(shown);
       },
       link(this: { parser: { parseInline(tokens: Tokens.Generic[]): string } }, { href, title, tokens }: Tokens.Link) {
         const inner = this.parser.parseInline(tokens);

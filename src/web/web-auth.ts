@@ -2,7 +2,7 @@
 // limit, the extra response headers, then basic authentication against bcrypt hashes.
 // Every path is protected, /healthz and /readyz included, as the toolkit protects every
 // path of an exporter (Kubernetes probes then send an Authorization header, or use a
-// tcpSocket probe; see the README).
+// tcpSocket probe; see docs/security.md, "Protecting /metrics").
 
 import { createHash } from 'node:crypto';
 import bcrypt from 'bcryptjs';

@@ -61,11 +61,11 @@ beforeAll(async () => {
 describe('alerts end to end: daemon, Prometheus and Alertmanager on a real PostgreSQL', () => {
   it('an overcommitted budget pages with its figures, and resolves once CODER_PG_CONN_MAX_OPEN is lowered to 8', async () => {
     const stack = prometheus!;
-    // available 57 - other 8 (7 + the monitor) = 49 for Coder; budget 3 x (20 + 1) = 63.
+    // available 57 - other 8 (7 + the monitor) = 49 left for Coder; budget 3 x (20 + 1) = 63.
     const firing = await stack.webhook.waitFor((payload) => findAlert(payload, ALERT, 'firing') !== undefined, 40_000);
     const alert = findAlert(firing, ALERT, 'firing')!;
     expect(alert.labels).toMatchObject({ severity: 'critical', phase: 'steady', job: 'coder-pg-capacity' });
-    expect(alert.annotations.description).toContain('Steady-state budget 63 connections > 49 available to Coder');
+    expect(alert.annotations.description).toContain('Steady-state budget 63 connections > 49 left for Coder');
     expect(alert.annotations.description).toContain('budget headroom -14 connections');
     expect(alert.annotations.runbook_url).toMatch(/\/runbooks#coderpostgresbudgetovercommitted$/);
 

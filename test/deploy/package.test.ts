@@ -29,8 +29,10 @@ afterAll(async () => {
 
 describe('the package', () => {
   it('holds the daemon, the alerts, the dashboard and the runbooks, and no harness', () => {
-    expect(files).toEqual(expect.arrayContaining(['dist/cli.js', 'dist/daemon.js', 'alerts/coder-pg-capacity.rules.yml', 'grafana/coder-pg-capacity.json', 'docs/runbooks.md', 'package.json', 'README.md']));
-    const harness = files.filter((file) => /^(dev|dist-dev|test|bench|src)\//.test(file) || file.includes('demo') || file.includes('stand-in') || file.includes('embedded-postgres'));
+    expect(files).toEqual(expect.arrayContaining(['dist/cli.js', 'dist/daemon.js', 'alerts/coder-pg-capacity.rules.yml', 'grafana/coder-pg-capacity.json', 'docs/runbooks.md', 'docs/configuration.md', 'docs/metrics.md', 'package.json', 'README.md']));
+    const harness = files.filter(
+      (file) => /^(dev|dist-dev|test|bench|src|scripts|alerts\/rules)\//.test(file) || /\.ts$/.test(file) || file.includes('demo') || file.includes('stand-in') || file.includes('embedded-postgres'),
+    );
     expect(harness).toEqual([]);
   });
 

@@ -110,6 +110,12 @@ describe('the runbooks renderer', () => {
     expect(html).toMatch(/<h2 id="same-1">/);
   });
 
+  it("leaves out the generator's markers around a table, which are for editors", () => {
+    const html = renderRunbooks(['# Title', '', '<!-- generated:alerts start -->', '| a | b |', '| --- | --- |', '| 1 | 2 |', '<!-- generated:alerts end -->'].join('\n'));
+    expect(html).not.toContain('generated:');
+    expect(html).toContain('<td>1</td>');
+  });
+
   it('answers 404 with a plain sentence when the runbooks are not installed', async () => {
     const handler = runbooksHandler(path.join(repo, 'does-not-exist.md'));
     const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
@@ -129,8 +135,8 @@ describe('the runbooks renderer', () => {
     expect(answer.body).toMatch(/not part of this installation/);
   });
 
-  it('is shipped: docs/runbooks.md is in the package files and marked a runtime dependency', () => {
-    expect(pkg.files).toContain('docs/runbooks.md');
+  it('is shipped: docs/runbooks.md is in the package files (docs/*.md) and marked a runtime dependency', () => {
+    expect(pkg.files).toContain('docs/*.md');
     expect(pkg.dependencies).toHaveProperty('marked');
   });
 });

@@ -73,7 +73,8 @@ describe('the picture of the last day on the status page', () => {
       const viewBoxWidth = Number((await svg.getAttribute('viewBox'))!.split(' ')[2]);
       const boxes = await svg.locator('text').evaluateAll((texts) =>
         texts.map((text) => {
-          const box = (text as SVGGraphicsElement).getBBox();
+          // getBBox() is SVG's (the project compiles without the DOM library).
+          const box = (text as unknown as { getBBox(): { x: number; width: number } }).getBBox();
           return { text: text.textContent, left: box.x, right: box.x + box.width };
         }),
       );
