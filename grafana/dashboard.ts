@@ -22,7 +22,8 @@ import {
   VariableSort,
   type Dashboard,
 } from '@grafana/grafana-foundation-sdk/dashboard';
-import { PREFIX, RUNBOOKS, datasource, type Row } from './panels.js';
+import { metricName } from '../src/contract/metrics.js';
+import { RUNBOOKS, datasource, type Row } from './panels.js';
 import { alertsRow } from './rows/alerts.js';
 import { budgetCompositionRow } from './rows/budget-composition.js';
 import { coderReplicasRow } from './rows/coder-replicas.js';
@@ -50,7 +51,7 @@ const rows = (): Row[] => [
 
 /** A variable listing the values of its namesake label on coder_pg_capacity_build_info, which every monitor exposes. */
 function buildInfoVariable(name: string, text: { label: string; description: string }, matchers: string): QueryVariableBuilder {
-  const selector = matchers ? `${PREFIX}build_info{${matchers}}` : `${PREFIX}build_info`;
+  const selector = matchers ? `${metricName('build_info')}{${matchers}}` : metricName('build_info');
   return new QueryVariableBuilder(name)
     .label(text.label)
     .description(text.description)

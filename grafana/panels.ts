@@ -17,8 +17,7 @@ import { DataqueryBuilder, PromQueryFormat } from '@grafana/grafana-foundation-s
 import { PanelBuilder as StatPanelBuilder } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TimeseriesPanelBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
 import { DEFAULT_RUNBOOK_URL_BASE } from '../scripts/runbook-urls.mjs';
-
-export const PREFIX = 'coder_pg_capacity_';
+import { metricName, type FamilyName } from '../src/contract/metrics.js';
 // The runbooks the daemon serves at /runbooks, at the same base as the alert rules' links.
 export const RUNBOOKS = DEFAULT_RUNBOOK_URL_BASE;
 
@@ -36,8 +35,8 @@ export interface Row {
  * given. On a single Prometheus no series has a `cluster` label and the variable is All
  * (`.*`), which an absent label (the empty value) matches.
  */
-export function m(name: string, matchers = ''): string {
-  return `${PREFIX}${name}{cluster=~"$cluster", job="$job", instance=~"$instance"${matchers ? `, ${matchers}` : ''}}`;
+export function m(family: FamilyName, matchers = '', suffix = ''): string {
+  return `${metricName(family)}${suffix}{cluster=~"$cluster", job="$job", instance=~"$instance"${matchers ? `, ${matchers}` : ''}}`;
 }
 
 // Several monitors of one Coder (a sidecar per coderd replica) differ only in these labels.

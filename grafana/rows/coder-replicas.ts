@@ -3,9 +3,10 @@
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import { MappingType } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as TablePanelBuilder } from '@grafana/grafana-foundation-sdk/table';
+import type { FamilyName } from '../../src/contract/metrics.js';
 import { datasource, m, maxOfMonitors, runbook, steps, tableQuery, upDown, type Row } from '../panels.js';
 
-const perReplica = (name: string) => maxOfMonitors(m(name));
+const perReplica = (family: FamilyName) => maxOfMonitors(m(family));
 
 export function coderReplicasRow(): Row {
   return {

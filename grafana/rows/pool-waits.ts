@@ -1,8 +1,9 @@
 // The Pool waits row: coderd's requests queueing for a connection of their own pool.
 
+import type { FamilyName } from '../../src/contract/metrics.js';
 import { m, maxOfMonitors, query, runbook, timeseries, type Row } from '../panels.js';
 
-const perSecond = (name: string) => maxOfMonitors(`rate(${m(name)}[$__rate_interval])`);
+const perSecond = (family: FamilyName) => maxOfMonitors(`rate(${m(family)}[$__rate_interval])`);
 
 export function poolWaitsRow(): Row {
   return {

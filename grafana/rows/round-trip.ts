@@ -7,7 +7,7 @@ import { m, query, runbook, steps, timeseries, type Row } from '../panels.js';
 
 // Per monitor on purpose: each series is one monitor's histogram, so no aggregation, as
 // CoderPostgresLatencyHigh takes each monitor's quantile before the worst of them.
-const quantile = (q: number) => `histogram_quantile(${q}, rate(${m('postgres_round_trip_seconds_bucket')}[$__rate_interval]))`;
+const quantile = (q: number) => `histogram_quantile(${q}, rate(${m('postgres_round_trip_seconds', '', '_bucket')}[$__rate_interval]))`;
 
 export function roundTripRow(): Row {
   return {
