@@ -1,8 +1,11 @@
-// The metric contract (prefix coder_pg_capacity_), built fresh from the latest poll at
-// each scrape: a scrape never touches PostgreSQL or Coder, a replica that went away
-// leaves no stale series, and while PostgreSQL is down the derived figures are absent,
-// never frozen at their last value. Rendered once per poll (see render()). One file per concern: PostgreSQL's own figures, the
-// capacity model's, each replica's pool, and the monitor itself.
+// The exposition of the metric contract (src/contract/metrics.ts: every
+// coder_pg_capacity_* family's name, type, help and labels), filled from the latest poll.
+// A scrape never touches PostgreSQL or Coder, a replica that went away leaves no stale
+// series, and while PostgreSQL is down the derived figures are absent, never frozen at
+// their last value. Our figures are rendered once per poll (record()), the process' own
+// at most once a second (render()). One file per concern fills the families: PostgreSQL's
+// own figures, the capacity model's, each replica's pool, PgBouncer, what goes unbudgeted,
+// and the monitor itself.
 
 import client from 'prom-client';
 import type { PollResult } from '../model/poll-result.js';
