@@ -6,7 +6,7 @@
 import type { Logger } from './log.js';
 import type { BlindReason } from './model/blind.js';
 import { evaluate } from './model/capacity.js';
-import { blindFindings } from './model/findings.js';
+import { blindFindings } from './model/blind-findings.js';
 import { observeDemand, type DemandWindow } from './model/demand.js';
 import { PollHistory, historyPointOf } from './model/history.js';
 import type { PollResult } from './model/poll-result.js';

@@ -14,7 +14,7 @@ import { withPoolSize } from '../model/pooler.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { PollResult } from '../model/poll-result.js';
 import { capacityDocument } from '../views/capacity-document.js';
-import { assess, exitCodeOf } from '../model/findings.js';
+import { assess, exitCodeOf } from '../model/verdict.js';
 import { renderTerminalReport } from '../views/terminal-report.js';
 import { version } from '../version.js';
 

@@ -1,26 +1,17 @@
 // What a person should take from the PgBouncer layer: the verdict when the pooler, not
 // PostgreSQL, is where Coder does not fit (a pool mode that breaks Coder's LISTEN, client
 // slots overcommitted, connections that would queue), the findings, and the pool_size that
-// would fit. findings.ts adds them to the others. Pure: every figure comes from pooler.ts.
+// would fit. verdict.ts adds them to the others. Pure: every figure comes from pooler.ts.
 
 import type { Capacity } from './capacity.js';
+import type { Finding } from './finding.js';
 import type { PoolerCapacity, PoolSizeFit } from './pooler.js';
 import type { Snapshot } from './snapshot.js';
 import { formatCount, plural } from './wording.js';
 
-export type PoolerFindingId = 'pgbouncer-not-session-mode' | 'pgbouncer-clients-overcommitted' | 'pgbouncer-queueing' | 'pgbouncer-clients-waiting';
-
 export type PoolerVerdictKind = 'pgbouncer-not-session-mode' | 'pgbouncer-overcommitted' | 'pgbouncer-queueing';
 
-/** The shape of findings.ts's Finding, restated so that the two files do not import each other. */
-export interface PoolerFinding {
-  id: PoolerFindingId;
-  severity: 'critical' | 'warning' | 'notice';
-  title: string;
-  detail: string;
-}
-
-/** The shape of findings.ts's verdict part, restated likewise. */
+/** The shape of verdict.ts's verdict part, restated so that the two files do not import each other. */
 export interface PoolerVerdict {
   kind: PoolerVerdictKind;
   verdict: string;
@@ -49,10 +40,10 @@ export function poolSizeAdvice(fit: PoolSizeFit, serverCap: number): string {
   return `No pool_size does both: pool_size ${fit.noQueue} would queue nothing in a rollout, but ${fitting}; raise max_connections, or lower Coder's pool max (CODER_PG_CONN_MAX_OPEN) or replica count.`;
 }
 
-export function poolerFindings(capacity: Capacity): PoolerFinding[] {
+export function poolerFindings(capacity: Capacity): Finding[] {
   const { pooler, budget } = capacity;
   if (pooler === null) return [];
-  const findings: PoolerFinding[] = [];
+  const findings: Finding[] = [];
   if (pooler.notSession.length > 0) {
     findings.push({
       id: 'pgbouncer-not-session-mode',

@@ -1,23 +1,13 @@
 // The findings about where slots go without being budgeted, and about the pool Coder needs:
 // sessions idle in a transaction, a filling NOTIFY queue, pool churn, and a need no pool max
-// can meet. findings.ts adds them to the others; the thresholds are the alerts' (thresholds.ts).
+// can meet. verdict.ts adds them to the others; the thresholds are the alerts' (thresholds.ts).
 
 import type { Capacity } from './capacity.js';
+import type { Finding } from './finding.js';
 import type { Snapshot } from './snapshot.js';
 import { thresholds } from './thresholds.js';
 import type { PoolCloseReason } from './unbudgeted.js';
 import { formatDuration, formatPercent, plural } from './wording.js';
-
-export type UnbudgetedFindingId = 'idle-in-transaction' | 'notify-queue-filling' | 'pool-churn' | 'pool-need-unmet';
-
-/** The shape of findings.ts's Finding, restated so that the two files do not import each other. */
-export interface UnbudgetedFinding {
-  id: UnbudgetedFindingId;
-  severity: 'critical' | 'warning' | 'notice';
-  title: string;
-  detail: string;
-  sql?: string;
-}
 
 /** A SQL string literal: role and database names may hold anything. */
 function quoteLiteral(text: string): string {
@@ -32,8 +22,8 @@ const reasonWords: Record<PoolCloseReason, string> = {
   max_lifetime: 'max_lifetime',
 };
 
-export function unbudgetedFindings(snapshot: Snapshot, capacity: Capacity): UnbudgetedFinding[] {
-  const findings: UnbudgetedFinding[] = [];
+export function unbudgetedFindings(snapshot: Snapshot, capacity: Capacity): Finding[] {
+  const findings: Finding[] = [];
   const { unbudgeted, demand } = capacity;
   const { attribution } = snapshot;
 

@@ -3,8 +3,7 @@
 // in it comes from the model (PollResult); this only arranges it.
 
 import type { PollResult } from '../model/poll-result.js';
-import type { Assessment } from '../model/findings.js';
-import { exitCodeOf } from '../model/findings.js';
+import { exitCodeOf, type Assessment } from '../model/verdict.js';
 
 export interface CapacityDocument {
   version: string;

@@ -5,7 +5,8 @@
 
 import type { PostgresFacts } from '../model/snapshot.js';
 import type { PollResult } from '../model/poll-result.js';
-import { assess, type Assessment, type Finding } from '../model/findings.js';
+import type { Finding } from '../model/finding.js';
+import { assess, type Assessment } from '../model/verdict.js';
 import { figureRows } from './figures.js';
 import type { PollHistory } from '../model/history.js';
 import { renderHistoryChart } from './history-chart.js';

@@ -7,7 +7,7 @@ import type { PostgresFacts, Snapshot } from '../model/snapshot.js';
 import type { PollResult } from '../model/poll-result.js';
 import { redactUrl } from '../redact.js';
 import { figureRows } from './figures.js';
-import type { Assessment } from '../model/findings.js';
+import type { Assessment } from '../model/verdict.js';
 import type { MaxConnectionsFit } from '../model/max-connections-fit.js';
 import { formatCount, formatPercent, plural } from '../model/wording.js';
 import { otherBudgetRows } from './other-budget-rows.js';

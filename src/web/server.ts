@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import type { Poller } from '../poller.js';
 import { HTTP_LIMITS, HTTP_SERVER_OPTIONS, refuseBodiesAndUnsafeMethods } from './hardening.js';
 import { capacityDocument } from '../views/capacity-document.js';
-import { assess } from '../model/findings.js';
+import { assess } from '../model/verdict.js';
 import { toJson } from '../views/json.js';
 import { renderStatusPage } from '../views/status-page.js';
 

@@ -6,7 +6,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { evaluate, type Capacity } from '../../src/model/capacity.js';
-import { assess, exitCodeOf } from '../../src/model/findings.js';
+import { assess, exitCodeOf } from '../../src/model/verdict.js';
 import { poolSizeFit, withPoolSize, type PoolerCoderPool, type PoolerInstance, type PoolerObservation } from '../../src/model/pooler.js';
 import type { PollResult } from '../../src/model/poll-result.js';
 import type { Snapshot } from '../../src/model/snapshot.js';

@@ -7,7 +7,7 @@ import { renderStatusPage } from '../../src/views/status-page.js';
 import { computeCapacity, evaluate } from '../../src/model/capacity.js';
 import type { Snapshot } from '../../src/model/snapshot.js';
 import type { PollResult } from '../../src/model/poll-result.js';
-import { assess, exitCodeOf } from '../../src/model/findings.js';
+import { assess, exitCodeOf } from '../../src/model/verdict.js';
 import { group, plan, postgres, replica, snapshot } from '../support/snapshots.js';
 
 function pollOf(snap: Snapshot, extra: Partial<PollResult> = {}): PollResult {

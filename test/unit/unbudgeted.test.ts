@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { judgedResult } from '../../src/commands/check.js';
 import { evaluate } from '../../src/model/capacity.js';
 import { observeDemand } from '../../src/model/demand.js';
-import { assess, exitCodeOf } from '../../src/model/findings.js';
+import { assess, exitCodeOf } from '../../src/model/verdict.js';
 import type { PollResult } from '../../src/model/poll-result.js';
 import type { Snapshot } from '../../src/model/snapshot.js';
 import { group, postgres, replica, snapshot } from '../support/snapshots.js';
