@@ -55,12 +55,20 @@ export function formatDbStats(stats: DbStats): string {
   ).join('');
 }
 
-/** coderd's pubsub gauge (HELP text from coderd/database/pubsub). */
-export function formatPubsubConnected(connected: boolean): string {
+/** The pubsub backends a newer coderd names in coder_pubsub_connected's `backend` label. */
+export type PubsubBackend = 'postgres' | 'nats';
+
+/**
+ * coderd's pubsub gauge (HELP text from coderd/database/pubsub). Without `backend`, the
+ * unlabelled `coder_pubsub_connected 1` of older releases; with it, the gauge vector of newer
+ * ones, `coder_pubsub_connected{backend="postgres"} 1`.
+ */
+export function formatPubsubConnected(connected: boolean, backend?: PubsubBackend): string {
+  const labels = backend === undefined ? '' : `{backend="${escapeLabelValue(backend)}"}`;
   return (
     '# HELP coder_pubsub_connected Whether we are connected (1) or not connected (0) to postgres\n' +
     '# TYPE coder_pubsub_connected gauge\n' +
-    `coder_pubsub_connected ${connected ? 1 : 0}\n`
+    `coder_pubsub_connected${labels} ${connected ? 1 : 0}\n`
   );
 }
 

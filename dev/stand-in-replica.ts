@@ -1,14 +1,17 @@
 // A stand-in for one coderd replica, for `coder-pg-capacity demo` and for tests: it holds
 // real PostgreSQL connections the way coderd does (a database/sql pool plus one LISTEN
-// connection for pubsub) and serves the Prometheus text coderd's /metrics shows for them.
+// connection for pubsub, and optionally the chat pubsub's batch sender) and serves the
+// Prometheus text coderd's /metrics shows for them. Given an `address` it behaves as a pod
+// with that IP: /metrics listens there and PostgreSQL sees its connections come from there.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import zlib from 'node:zlib';
 import pg from 'pg';
 import { ConnectionActivity } from './connection-activity.js';
 import { filterFamilies, formatDbStats, formatFillerSeries, formatPubsubConnected, withDefaults, type DbStats } from './client-golang-format.js';
+import { streamFrom } from './local-address.js';
 
-export { formatDbStats, formatFillerSeries, formatGoFloat, formatPubsubConnected, type DbStats } from './client-golang-format.js';
+export { formatDbStats, formatFillerSeries, formatGoFloat, formatPubsubConnected, type DbStats, type PubsubBackend } from './client-golang-format.js';
 
 export interface StandInReplicaOptions {
   connectionString: string;
@@ -28,7 +31,35 @@ export interface StandInReplicaOptions {
   idleInTransaction?: number;
   /** HTTP port; 0 (default) = any free port. */
   port?: number;
+  /** Where /metrics listens; default `address`, else 127.0.0.1. */
   host?: string;
+  /**
+   * The replica's own loopback address, as a pod has its own IP (e.g. '127.0.0.2'): /metrics
+   * listens there (its url is http://127.0.0.2:PORT/metrics) and every PostgreSQL connection
+   * it opens is bound to it, so pg_stat_activity.client_addr shows it. Any of 127.0.0.0/8
+   * works on Linux; the harness PostgreSQL's pg_hba.conf admits the whole range. Default:
+   * none, the connections come from wherever the kernel picks (127.0.0.1).
+   */
+  address?: string;
+  /**
+   * Where its PostgreSQL connections come from when that is not `address`: replicas behind
+   * SNAT or a proxy, several of them passing the same value (e.g. '127.0.0.9'). Default
+   * `address`.
+   */
+  connectFrom?: string;
+  /**
+   * One more connection outside the pool, as coderd's chat pubsub batch sender (an sql.DB of
+   * its own with at most one connection, opened at start-up): it has run a query and stays
+   * open. No go_sql_* figure counts it, nor coder_pubsub_connected, so with open 5 PostgreSQL
+   * sees 7 backends (5 + LISTEN + sender) where go_sql_open_connections says 5. Default false.
+   */
+  sender?: boolean;
+  /**
+   * Serve `coder_pubsub_connected{backend="postgres"}` as newer coderd does (a gauge vector
+   * labelled postgres or nats) instead of the unlabelled `coder_pubsub_connected` of older
+   * releases (default false: unlabelled).
+   */
+  pubsubBackendLabel?: boolean;
   /** Per-workspace-like series served before the go_sql families (default 0). */
   fillerSeries?: number;
   /**
@@ -62,6 +93,11 @@ export interface StandInReplica {
   setHang(hang: boolean): void;
   /** Bumps go_sql_wait_count_total and go_sql_wait_duration_seconds_total. */
   addWait(count: number, seconds: number): void;
+  /**
+   * false: the replica lost its LISTEN, its connection closed and coder_pubsub_connected 0.
+   * true: it LISTENs again on a new connection and reports 1 (nothing to do when it does).
+   */
+  setPubsubConnected(connected: boolean): Promise<void>;
   /** What /metrics would show now. */
   stats(): Required<DbStats> & { pubsubConnected: boolean };
   /** Ends every connection and the HTTP server. */
@@ -78,8 +114,9 @@ export async function startStandInReplica(opts: StandInReplicaOptions): Promise<
   const replica = new Replica(opts);
   try {
     await replica.connectListener();
+    if (opts.sender) await replica.connectSender();
     await replica.setOpen(opts.open);
-    await replica.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
+    await replica.listen(opts.port ?? 0, opts.host ?? opts.address ?? '127.0.0.1');
   } catch (error) {
     await replica.close();
     throw error;
@@ -96,7 +133,12 @@ class Replica implements StandInReplica {
   readonly #server: http.Server;
   readonly #hung = new Set<http.ServerResponse>();
   #listener: pg.Client | undefined;
+  #sender: pg.Client | undefined;
   #pubsubConnected = false;
+  /** node-postgres' `stream` option binding each connection's source address, if one is set. */
+  readonly #stream: (() => Socket) | undefined;
+  /** ' from 127.0.0.2' in messages when the connections are bound, else ''. */
+  readonly #from: string;
   #inUse: number;
   #idleInTransaction: number;
   readonly #activity = new ConnectionActivity();
@@ -114,6 +156,9 @@ class Replica implements StandInReplica {
     this.#applicationName = opts.applicationName ?? DEFAULT_APPLICATION_NAME;
     this.#inUse = opts.inUse ?? 0;
     this.#idleInTransaction = opts.idleInTransaction ?? 0;
+    const from = opts.connectFrom ?? opts.address;
+    this.#stream = from === undefined ? undefined : streamFrom(from);
+    this.#from = from === undefined ? '' : ` from ${from}`;
     // Built once: thousands of series that never change are not worth rebuilding per scrape.
     this.#filler = formatFillerSeries(opts.fillerSeries ?? 0);
     this.#server = http.createServer((req, res) => this.#answer(req, res));
@@ -122,13 +167,42 @@ class Replica implements StandInReplica {
   async connectListener(): Promise<void> {
     const client = await this.#connect('pubsub listener');
     // Like lib/pq's listener, coderd's one connection outside the pool.
-    await client.query(`LISTEN ${PUBSUB_CHANNEL}`);
+    try {
+      await client.query(`LISTEN ${PUBSUB_CHANNEL}`);
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
     this.#listener = client;
     this.#pubsubConnected = true;
     // No reconnect: a terminated listener stays down, which is what tests of
-    // coder_pubsub_connected 0 need.
+    // coder_pubsub_connected 0 need (setPubsubConnected(true) brings it back).
     client.on('end', () => {
+      if (this.#listener === client) this.#pubsubConnected = false;
+    });
+  }
+
+  /** The chat pubsub's batch sender: one connection of its own sql.DB, used once and kept. */
+  async connectSender(): Promise<void> {
+    const client = await this.#connect('chat pubsub batch sender');
+    try {
+      await client.query('SELECT 1');
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    this.#sender = client;
+  }
+
+  setPubsubConnected(connected: boolean): Promise<void> {
+    return this.#schedule(async () => {
+      if (this.#closed) throw new Error('the stand-in replica is closed');
+      if (connected === this.#pubsubConnected) return;
+      const old = this.#listener;
+      this.#listener = undefined;
       this.#pubsubConnected = false;
+      await old?.end().catch(() => undefined);
+      if (connected) await this.connectListener();
     });
   }
 
@@ -226,7 +300,9 @@ class Replica implements StandInReplica {
     await this.#activity.releaseAll(this.#pool);
     const clients = this.#pool.splice(0);
     if (this.#listener) clients.push(this.#listener);
+    if (this.#sender) clients.push(this.#sender);
     this.#listener = undefined;
+    this.#sender = undefined;
     this.#pubsubConnected = false;
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
     await serverClosed;
@@ -286,7 +362,7 @@ class Replica implements StandInReplica {
     } catch (error) {
       await client.end().catch(() => undefined);
       const reason = error instanceof Error ? error.message : String(error);
-      throw new Error(`stand-in replica: ${role} to ${describeTarget(this.#opts.connectionString)} failed its first query: ${reason}`);
+      throw new Error(`stand-in replica: ${role}${this.#from} to ${describeTarget(this.#opts.connectionString)} failed its first query: ${reason}`);
     }
     return client;
   }
@@ -296,6 +372,7 @@ class Replica implements StandInReplica {
       connectionString: this.#opts.connectionString,
       // pg leaves out an empty application_name, as Coder's driver does.
       application_name: this.#applicationName,
+      ...(this.#stream ? { stream: this.#stream } : {}),
     });
     // Errors on an idle connection (server restart, pg_terminate_backend) arrive as
     // events; 'end' follows and updates the counts, so there is nothing else to do.
@@ -305,7 +382,7 @@ class Replica implements StandInReplica {
     } catch (error) {
       await client.end().catch(() => undefined);
       const reason = error instanceof Error ? error.message : String(error);
-      throw new Error(`stand-in replica: ${role} to ${describeTarget(this.#opts.connectionString)} failed: ${reason}`);
+      throw new Error(`stand-in replica: ${role}${this.#from} to ${describeTarget(this.#opts.connectionString)} failed: ${reason}`);
     }
     return client;
   }
@@ -338,7 +415,8 @@ class Replica implements StandInReplica {
   #exposition(): string {
     const stats = this.stats();
     // Family order as coderd serves it: coder_pubsub_* < coderd_* < go_sql_*.
-    return formatPubsubConnected(stats.pubsubConnected) + this.#filler + formatDbStats(stats);
+    const backend = this.#opts.pubsubBackendLabel ? 'postgres' : undefined;
+    return formatPubsubConnected(stats.pubsubConnected, backend) + this.#filler + formatDbStats(stats);
   }
 }
 

@@ -264,6 +264,89 @@ describe('a stand-in replica', () => {
     expect(rows).toEqual([{ application_name: '', n: 3 }]);
   });
 
+  /** The stand-in's client backends by pg_stat_activity.client_addr. */
+  async function backendsByAddress(applicationName: string): Promise<Record<string, number>> {
+    const { rows } = await admin.query<{ addr: string; n: number }>(
+      `SELECT host(client_addr) AS addr, count(*)::int AS n FROM pg_stat_activity
+        WHERE application_name = $1 AND backend_type = 'client backend' GROUP BY 1`,
+      [applicationName],
+    );
+    return Object.fromEntries(rows.map((row) => [row.addr, row.n]));
+  }
+
+  const POD_ADDRESSES = ['127.0.0.2', '127.0.0.3', '127.0.0.4'];
+
+  it('comes from its own address as a pod: three stand-ins at 127.0.0.2 to .4 with the batch sender show 7 backends each there, their /metrics 5 open', async () => {
+    const applicationName = 'pods-with-sender';
+    const pods = await Promise.all(
+      POD_ADDRESSES.map((address) => standIn({ poolMax: 20, open: 5, inUse: 2, address, sender: true, applicationName })),
+    );
+
+    expect(await backendsByAddress(applicationName)).toEqual({ '127.0.0.2': 7, '127.0.0.3': 7, '127.0.0.4': 7 });
+    for (const { replica } of pods) {
+      const text = await metrics(replica);
+      expect(text).toContain('go_sql_open_connections{db_name=""} 5\n');
+      expect(text).toContain('coder_pubsub_connected 1\n');
+    }
+  });
+
+  it('serves its /metrics on its own address', async () => {
+    const { replica } = await standIn({ poolMax: 10, open: 1, address: '127.0.0.3' });
+    expect(replica.url).toMatch(/^http:\/\/127\.0\.0\.3:\d+\/metrics$/);
+    expect(await metrics(replica)).toContain('go_sql_open_connections{db_name=""} 1\n');
+  });
+
+  it('comes from connectFrom when given: three stand-ins behind one shared 127.0.0.9 show all 21 backends there', async () => {
+    const applicationName = 'pods-behind-snat';
+    const pods = await Promise.all(
+      POD_ADDRESSES.map((address) =>
+        standIn({ poolMax: 20, open: 5, address, connectFrom: '127.0.0.9', sender: true, applicationName }),
+      ),
+    );
+
+    expect(await backendsByAddress(applicationName)).toEqual({ '127.0.0.9': 21 });
+    // Only the connections move: each /metrics stays on its pod's address.
+    expect(pods.map(({ replica }) => new URL(replica.url).hostname)).toEqual(POD_ADDRESSES);
+  });
+
+  it('labels coder_pubsub_connected with backend="postgres" when asked, as newer coderd does', async () => {
+    const { replica } = await standIn({ poolMax: 10, open: 1, pubsubBackendLabel: true });
+    const text = await metrics(replica);
+    expect(text).toContain('# TYPE coder_pubsub_connected gauge\ncoder_pubsub_connected{backend="postgres"} 1\n');
+    expect(text).not.toMatch(/^coder_pubsub_connected /m);
+  });
+
+  it('closes its LISTEN connection and reports coder_pubsub_connected 0 after setPubsubConnected(false)', async () => {
+    const { replica, applicationName } = await standIn({ poolMax: 10, open: 3, address: '127.0.0.2' });
+    expect(await backends(applicationName)).toBe(4);
+
+    await replica.setPubsubConnected(false);
+    await expect.poll(() => backends(applicationName)).toBe(3);
+    expect(await listeners(applicationName)).toBe(0);
+    const text = await metrics(replica);
+    expect(text).toContain('coder_pubsub_connected 0\n');
+    expect(text).toContain('go_sql_open_connections{db_name=""} 3\n');
+  });
+
+  it('LISTENs again on a new connection and reports 1 after setPubsubConnected(true)', async () => {
+    const { replica, applicationName } = await standIn({ poolMax: 10, open: 3, address: '127.0.0.2', pubsubBackendLabel: true });
+    await replica.setPubsubConnected(false);
+    await expect.poll(() => listeners(applicationName)).toBe(0);
+
+    await replica.setPubsubConnected(true);
+    expect(await listeners(applicationName)).toBe(1);
+    expect(await backendsByAddress(applicationName)).toEqual({ '127.0.0.2': 4 });
+    expect(await metrics(replica)).toContain('coder_pubsub_connected{backend="postgres"} 1\n');
+  });
+
+  async function listeners(applicationName: string): Promise<number> {
+    const { rows } = await admin.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND query = 'LISTEN coder_pubsub'`,
+      [applicationName],
+    );
+    return rows[0]?.n ?? -1;
+  }
+
   it('fails to start with a reason when PostgreSQL refuses the login, holding nothing', async () => {
     await expect(
       startStandInReplica({
