@@ -8,6 +8,7 @@ import type { BlindReason } from './model/blind.js';
 import { evaluate } from './model/capacity.js';
 import { blindFindings } from './model/blind-findings.js';
 import { observeDemand, type DemandWindow } from './model/demand.js';
+import { footprintObservation } from './model/replica-footprints.js';
 import { PollHistory, historyPointOf } from './model/history.js';
 import type { PollResult } from './model/poll-result.js';
 import type { CoderAttribution, Observations, PlanSettings, PoolCloses, ReplicaSources, Snapshot } from './model/snapshot.js';
@@ -75,8 +76,9 @@ export class Poller {
     const collected = await Promise.all(this.options.sources.map((source) => source.collect()));
     const observed: Observations = Object.assign({ ...nothingObserved }, ...collected.map((collection) => collection.observations));
     const reports = collected.flatMap((collection) => collection.reports);
-    // The demand window takes this poll's in-use counts before the model reads it.
-    this.demand = observeDemand(this.demand, observed.replicas, startedAt, this.history.windowMs);
+    // The demand window takes this poll's in-use counts and footprints before the model reads it.
+    const { samples, multiple } = footprintObservation(observed.postgres, observed.replicas, Boolean(observed.pooler));
+    this.demand = observeDemand(this.demand, samples, startedAt, this.history.windowMs, multiple);
     const snapshot: Snapshot = {
       postgres: observed.postgres,
       postgresFailure: observed.postgresFailure,

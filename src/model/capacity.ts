@@ -3,11 +3,12 @@
 // No clock, no network, no logging: every figure here is a function of its input.
 
 import { blindReasonsOf, hidesAttribution, hidesBudget, type BlindReason } from './blind.js';
-import { poolDemand, type PoolDemand } from './demand.js';
+import { outsidePoolPeaks, poolDemand, steadyPerReplicaMultiple, type PoolDemand } from './demand.js';
 import { maxConnectionsToFit, type MaxConnectionsFit } from './max-connections-fit.js';
 import { otherCommitment, type OtherDeclaration } from './other-budget.js';
 import { poolerCapacity, postgresBudget, type Phased, type PoolerCapacity } from './pooler.js';
 import { postgresFailureKind } from './postgres-failure.js';
+import { replicaExtra, replicaFootprints, unexplainedConnections, type ReplicaFootprint } from './replica-footprints.js';
 import { slotComposition, type SlotComposition } from './slots.js';
 import type { MaxSurge, PlanSettings, PostgresFacts, ReplicaSample, Snapshot } from './snapshot.js';
 import { unbudgetedUse, type UnbudgetedUse } from './unbudgeted.js';
@@ -57,6 +58,10 @@ export interface Capacity extends BeyondTheBudget {
   unavailablePods: number;
   /** P: the largest known per-replica pool max (0 = unbounded). */
   largestPoolMax: number;
+  /** Each replica as PostgreSQL sees it, and Ei, the extras its budget gives it (replica-footprints.ts). */
+  replicaFootprints: (ReplicaFootprint & { extra: number })[];
+  /** max Ei (E without replicas): what an unseen or a surge pod is budgeted outside its pool. */
+  extraConnections: number;
   unboundedPools: boolean;
   /** null when no replica is configured or found: a budget of 0 would read as a fit. */
   budget: { steady: number; rollout: number } | null;
@@ -72,8 +77,15 @@ export interface Capacity extends BeyondTheBudget {
   recommendedPoolMax: number | null;
   /** null when the pool max or Uo is unknown. */
   maxSafeReplicas: number | null;
-  /** null when no replica could be scraped, or Uc is unknown. */
+  /** Uc - what the replicas explain (their backends where known, else open + LISTEN); null when nothing explains anything, or Uc is unknown. */
   unaccounted: number | null;
+  /**
+   * The unaccounted connections no budget covers (beyond the budget of the replicas whose
+   * share is unknown): the budget headroom subtracts them as they are now.
+   */
+  coderBeyondBudget: number;
+  /** k when through the demand window the unaccounted stayed k >= 1 per replica up: most likely k more outside each pool. */
+  unaccountedPerReplica: number | null;
   /** Where the max_connections slots go, part by part. */
   slots: SlotComposition;
 }
@@ -158,16 +170,19 @@ function replicaCost(poolMax: number, extra: number): number {
   return poolMax === 0 ? Number.POSITIVE_INFINITY : poolMax + extra;
 }
 
-/** B = sum over observed replicas of (Pi + E) + (Np - N) x (P + E). */
-export function steadyBudget(snapshot: Snapshot, planned: number): number {
+/**
+ * B = sum over observed replicas of (Pi + Ei) + (Np - N) x (P + max Ei). `extras` holds
+ * each replica's Ei in the order of snapshot.replicas; without it every Ei is E.
+ */
+export function steadyBudget(snapshot: Snapshot, planned: number, extras: readonly number[] = [], largestExtra = snapshot.plan.extraConnections): number {
   const { plan, replicas } = snapshot;
   const scraped = replicas.reduce(
-    (sum, replica) => sum + replicaCost(replicaPoolMax(replica, plan), plan.extraConnections),
+    (sum, replica, i) => sum + replicaCost(replicaPoolMax(replica, plan), extras[i] ?? plan.extraConnections),
     0,
   );
   const unseen = planned - replicas.length;
   if (unseen <= 0) return scraped;
-  return scraped + unseen * replicaCost(largestPoolMax(replicas, plan), plan.extraConnections);
+  return scraped + unseen * replicaCost(largestPoolMax(replicas, plan), largestExtra);
 }
 
 /**
@@ -184,11 +199,11 @@ export function rolloutExtraPods(planned: number, plan: PlanSettings): number {
   return surgeReplicas(planned, plan.maxSurge) + unavailableReplicas(planned, plan.maxUnavailable);
 }
 
-/** B + (ceil(Np x surge) + floor(Np x unavailable)) x (P + E): the pods a rolling update adds on top. */
-export function rolloutBudget(snapshot: Snapshot, steady: number, planned: number): number {
+/** B + (ceil(Np x surge) + floor(Np x unavailable)) x (P + max Ei): the pods a rolling update adds on top. */
+export function rolloutBudget(snapshot: Snapshot, steady: number, planned: number, largestExtra = snapshot.plan.extraConnections): number {
   const extraPods = rolloutExtraPods(planned, snapshot.plan);
   if (extraPods === 0) return steady;
-  return steady + extraPods * replicaCost(largestPoolMax(snapshot.replicas, snapshot.plan), snapshot.plan.extraConnections);
+  return steady + extraPods * replicaCost(largestPoolMax(snapshot.replicas, snapshot.plan), largestExtra);
 }
 
 /** A - max(Uo, Uo') - budget: negative = overcommitted. */
@@ -207,19 +222,21 @@ export function marginCapacity(availableConnections: number, safetyMargin: numbe
 }
 
 /**
- * floor((Am - max(Uo, Uo')) / (Np + ceil(Np x surge) + floor(Np x unavailable))) - E: the
- * largest per-replica max that fits a rollout with the margin kept. Never below 0: 0 says "no pool max fits", since a real
- * pool max of 0 would mean unbounded. null without replicas to share the slots.
+ * floor((Am - max(Uo, Uo')) / (Np + ceil(Np x surge) + floor(Np x unavailable))) - max Ei:
+ * the largest per-replica max that fits a rollout with the margin kept. Never below 0: 0
+ * says "no pool max fits", since a real pool max of 0 would mean unbounded. null without
+ * replicas to share the slots.
  */
 export function recommendedPoolMax(
   margin: number,
   otherConnections: number,
   planned: number,
   plan: PlanSettings,
+  extra = plan.extraConnections,
 ): number | null {
   const pods = planned + rolloutExtraPods(planned, plan);
   if (pods === 0) return null;
-  return Math.max(0, Math.floor((margin - otherConnections) / pods) - plan.extraConnections);
+  return Math.max(0, Math.floor((margin - otherConnections) / pods) - extra);
 }
 
 /** floor((Am - max(Uo, Uo')) / (P + E)) at today's pool max, steady. An unbounded pool makes it 0. */
@@ -227,17 +244,6 @@ export function maxSafeReplicas(margin: number, otherConnections: number, poolMa
   const cost = replicaCost(poolMax, extra);
   if (!Number.isFinite(cost)) return 0;
   return Math.max(0, Math.floor((margin - otherConnections) / cost));
-}
-
-/**
- * Uc - sum over up replicas of (open + pubsub connected): Coder connections no scraped
- * replica explains. null when no replica is up: there is nothing to explain them with.
- */
-export function unaccountedConnections(coder: number, replicas: ReplicaSample[]): number | null {
-  const up = replicas.filter((replica) => replica.up);
-  if (up.length === 0) return null;
-  const explained = up.reduce((sum, replica) => sum + (replica.open ?? 0) + (replica.pubsubConnected ?? 0), 0);
-  return coder - explained;
 }
 
 /** Every figure of the model, or null when PostgreSQL was not polled: no guessing. */
@@ -264,12 +270,19 @@ export function evaluate(snapshot: Snapshot): Evaluation {
   const P = largestPoolMax(snapshot.replicas, plan);
   const Am = marginCapacity(A, plan.safetyMargin);
 
-  // Blindness first: it decides which figures exist. Unaccounted needs only Uc and the scrapes.
+  // Each replica as PostgreSQL sees it, and Ei: the most it held outside its pool over the
+  // demand window, never less than --coder.extra-connections.
+  const footprints = replicaFootprints(pg, snapshot.replicas, Boolean(snapshot.pooler));
+  const peaks = outsidePoolPeaks(snapshot.demand);
+  const extras = footprints.map((footprint) => replicaExtra(plan.extraConnections, peaks.get(footprint.replica) ?? footprint.outsidePool));
+  const E = Math.max(plan.extraConnections, ...extras);
+
+  // Blindness first: it decides which figures exist. Unaccounted needs only Uc and the replicas.
   const UcSeen = coderConnections(pg);
   const attributable = pg.coderRole !== null && pg.coderDatabase !== null;
   // Behind PgBouncer, Coder's backends are the pooler's server connections, not the replicas'
   // open connections: the two do not compare, so unaccounted (and its mismatch) is absent.
-  const unaccounted = attributable && !snapshot.pooler ? unaccountedConnections(UcSeen, snapshot.replicas) : null;
+  const unaccounted = attributable && !snapshot.pooler ? unexplainedConnections(UcSeen, snapshot.replicas, footprints) : null;
   const blind = blindReasonsOf(snapshot, unaccounted);
 
   const Uc = hidesAttribution(blind) ? null : UcSeen;
@@ -277,8 +290,15 @@ export function evaluate(snapshot: Snapshot): Evaluation {
   const commitment = Uc === null ? null : otherCommitment(pg, plan.otherBudgets);
   // What the budget leaves room for: the declared pools, or what they hold when that is more.
   const Uo = UoLive === null || commitment === null ? null : Math.max(UoLive, commitment.committed);
-  const steady = hidesBudget(blind) ? null : steadyBudget(snapshot, Np);
-  const budget = steady === null ? null : { steady, rollout: rolloutBudget(snapshot, steady, Np) };
+  const steady = hidesBudget(blind) ? null : steadyBudget(snapshot, Np, extras, E);
+  const budget = steady === null ? null : { steady, rollout: rolloutBudget(snapshot, steady, Np, E) };
+  // Unaccounted connections could be the down replicas' whose backends are unknown: their
+  // budget covers that much. What is beyond it holds slots no budget counts.
+  const uncoveredShare = snapshot.replicas.reduce(
+    (sum, replica, i) => sum + (replica.up || footprints[i]?.backends != null ? 0 : replicaCost(replicaPoolMax(replica, plan), extras[i] ?? E)),
+    0,
+  );
+  const beyondBudget = Uc === null || unaccounted === null ? 0 : Math.max(0, unaccounted - uncoveredShare);
   const forCoder = Uo === null ? null : coderAvailable(A, Uo);
   const pooler = snapshot.pooler ? poolerCapacity(snapshot.pooler, budget, forCoder) : null;
   // What reaches PostgreSQL: the pooler caps, but does not multiply, Coder's connections.
@@ -306,6 +326,8 @@ export function evaluate(snapshot: Snapshot): Evaluation {
     surgePods: surgeReplicas(Np, plan.maxSurge),
     unavailablePods: unavailableReplicas(Np, plan.maxUnavailable),
     largestPoolMax: P,
+    replicaFootprints: footprints.map((footprint, i) => ({ ...footprint, extra: extras[i] ?? E })),
+    extraConnections: E,
     unboundedPools: budget !== null && !Number.isFinite(budget.steady),
     budget,
     postgresBudget: Bpg,
@@ -313,11 +335,13 @@ export function evaluate(snapshot: Snapshot): Evaluation {
     budgetHeadroom:
       Bpg === null || Uo === null
         ? null
-        : { steady: budgetHeadroom(A, Uo, Bpg.steady), rollout: budgetHeadroom(A, Uo, Bpg.rollout) },
+        : { steady: budgetHeadroom(A, Uo, Bpg.steady) - beyondBudget, rollout: budgetHeadroom(A, Uo, Bpg.rollout) - beyondBudget },
     marginCapacity: Am,
-    recommendedPoolMax: Uo === null || hidesBudget(blind) ? null : recommendedPoolMax(Am, Uo, Np, plan),
-    maxSafeReplicas: Uo === null || hidesBudget(blind) ? null : maxSafeReplicas(Am, Uo, P, plan.extraConnections),
+    recommendedPoolMax: Uo === null || hidesBudget(blind) ? null : recommendedPoolMax(Am, Uo + beyondBudget, Np, plan, E),
+    maxSafeReplicas: Uo === null || hidesBudget(blind) ? null : maxSafeReplicas(Am, Uo + beyondBudget, P, E),
     unaccounted: Uc === null ? null : unaccounted,
+    coderBeyondBudget: beyondBudget,
+    unaccountedPerReplica: Uc === null || unaccounted === null ? null : steadyPerReplicaMultiple(snapshot.demand),
     slots: slotComposition({
       maxConnections: pg.maxConnections,
       reserved: { superuser: pg.superuserReservedConnections, reserved: pg.reservedConnections, provider: pg.providerReservedConnections },
@@ -343,10 +367,10 @@ function beyondTheBudget(snapshot: Snapshot, figures: Omit<Capacity, keyof Beyon
       ? null
       : maxConnectionsToFit({
           reservedSlots: reserved.superuser + reserved.reserved + reserved.provider,
-          other: otherBudgeted,
+          other: otherBudgeted + figures.coderBeyondBudget,
           rolloutBudget: budget.rollout,
           largestPoolMax: figures.largestPoolMax,
-          recommendedAt: (slots) => recommendedPoolMax(marginCapacity(slots, plan.safetyMargin), otherBudgeted, planned, plan),
+          recommendedAt: (slots) => recommendedPoolMax(marginCapacity(slots, plan.safetyMargin), otherBudgeted + figures.coderBeyondBudget, planned, plan, figures.extraConnections),
         });
   return { unbudgeted: unbudgetedUse(snapshot), demand: poolDemand(snapshot.demand, recommended), fittingMaxConnections: fit };
 }

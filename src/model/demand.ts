@@ -9,6 +9,8 @@ export interface DemandSample {
   replica: string;
   inUse: number | null;
   waitCount: number | null;
+  /** Oi: what PostgreSQL saw it hold outside its pool (replica-footprints.ts); null when unknown. */
+  outsidePool?: number | null;
 }
 
 /**
@@ -21,6 +23,8 @@ export const DEMAND_BUCKETS = 96;
 interface ReplicaPeak {
   peak: number;
   waitsRose: boolean;
+  /** The most it held outside its pool in the bucket; null when never known. */
+  outsidePeak: number | null;
 }
 
 interface DemandBucket {
@@ -29,6 +33,11 @@ interface DemandBucket {
   /** When its first poll landed (ms since the epoch). */
   firstAt: number;
   replicas: ReadonlyMap<string, ReplicaPeak>;
+  /**
+   * Each poll's unexplained connections per replica up (perReplicaMultiple): k >= 1, 0, or
+   * -1 for "not a whole multiple". One value through the window is a steady k.
+   */
+  multiples: ReadonlySet<number>;
 }
 
 /** The demand window through the last poll: what `observeDemand` returns and takes back. */
@@ -68,14 +77,21 @@ export interface PoolDemand {
 }
 
 /** The window with one more poll in it; `previous` is not changed. */
-export function observeDemand(previous: DemandWindow | null, samples: readonly DemandSample[], atMs: number, windowMs: number): DemandWindow {
+export function observeDemand(
+  previous: DemandWindow | null,
+  samples: readonly DemandSample[],
+  atMs: number,
+  windowMs: number,
+  multiple: number | null = null,
+): DemandWindow {
   const width = windowMs / DEMAND_BUCKETS;
   const index = Math.floor(atMs / width);
   const same = previous !== null && previous.windowMs === windowMs;
   const kept = same ? previous.buckets.filter((bucket) => bucket.index > index - DEMAND_BUCKETS) : [];
   const last = kept.at(-1);
   // A clock stepped back lands in the newest bucket rather than before it.
-  const current = last !== undefined && last.index >= index ? last : { index, firstAt: atMs, replicas: new Map<string, ReplicaPeak>() };
+  const current: DemandBucket =
+    last !== undefined && last.index >= index ? last : { index, firstAt: atMs, replicas: new Map<string, ReplicaPeak>(), multiples: new Set<number>() };
   const replicas = new Map(current.replicas);
   const lastWaitCount = new Map<string, number>();
   for (const sample of samples) {
@@ -83,15 +99,38 @@ export function observeDemand(previous: DemandWindow | null, samples: readonly D
     // A replica that is down keeps its last reading, to compare with when it is back.
     const reading = sample.waitCount ?? before;
     if (reading !== undefined) lastWaitCount.set(sample.replica, reading);
-    if (sample.inUse === null) continue;
+    const seen = replicas.get(sample.replica);
+    const outside = sample.outsidePool ?? null;
+    const outsidePeak = outside === null ? (seen?.outsidePeak ?? null) : Math.max(seen?.outsidePeak ?? outside, outside);
+    if (sample.inUse === null) {
+      if (outside !== null) replicas.set(sample.replica, { peak: seen?.peak ?? 0, waitsRose: seen?.waitsRose ?? false, outsidePeak });
+      continue;
+    }
     // A counter that went down was reset (the replica restarted): every wait since counts, as in rate().
     const rose = sample.waitCount !== null && before !== undefined && (sample.waitCount < before ? sample.waitCount > 0 : sample.waitCount > before);
-    const seen = replicas.get(sample.replica);
-    replicas.set(sample.replica, { peak: Math.max(seen?.peak ?? 0, sample.inUse), waitsRose: (seen?.waitsRose ?? false) || rose });
+    replicas.set(sample.replica, { peak: Math.max(seen?.peak ?? 0, sample.inUse), waitsRose: (seen?.waitsRose ?? false) || rose, outsidePeak });
   }
-  const bucket: DemandBucket = { ...current, replicas };
+  const bucket: DemandBucket = { ...current, replicas, multiples: new Set([...current.multiples, multiple ?? -1]) };
   const buckets = current === last ? [...kept.slice(0, -1), bucket] : [...kept, bucket];
   return { windowMs, buckets, lastWaitCount, lastAt: Math.max(atMs, same ? previous.lastAt : atMs) };
+}
+
+/** Each replica's most held outside its pool over the window, for the replicas it was known for. */
+export function outsidePoolPeaks(window: DemandWindow | null): Map<string, number> {
+  const peaks = new Map<string, number>();
+  for (const bucket of window?.buckets ?? []) {
+    for (const [replica, { outsidePeak }] of bucket.replicas) {
+      if (outsidePeak !== null) peaks.set(replica, Math.max(peaks.get(replica) ?? outsidePeak, outsidePeak));
+    }
+  }
+  return peaks;
+}
+
+/** k when every poll of the window saw k >= 1 unexplained connections per replica up; null otherwise. */
+export function steadyPerReplicaMultiple(window: DemandWindow | null): number | null {
+  const seen = new Set((window?.buckets ?? []).flatMap((bucket) => [...bucket.multiples]));
+  const [only] = [...seen];
+  return seen.size === 1 && only !== undefined && only >= 1 ? only : null;
 }
 
 /** The busiest replica's need over the window; null before any replica's in-use was read. */
@@ -101,7 +140,7 @@ export function neededPool(window: DemandWindow | null): NeededPool | null {
   for (const bucket of window.buckets) {
     for (const [replica, { peak, waitsRose }] of bucket.replicas) {
       const seen = merged.get(replica);
-      merged.set(replica, { peak: Math.max(seen?.peak ?? 0, peak), waitsRose: (seen?.waitsRose ?? false) || waitsRose });
+      merged.set(replica, { peak: Math.max(seen?.peak ?? 0, peak), waitsRose: (seen?.waitsRose ?? false) || waitsRose, outsidePeak: null });
     }
   }
   let best: NeededPool | null = null;

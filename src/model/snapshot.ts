@@ -44,6 +44,26 @@ export interface MonitorSession {
   superuser: boolean;
 }
 
+/** One live row of Coder's `replicas` table (Enterprise): how the replica sees itself. */
+export interface CoderReplicaRow {
+  /** The pod name under Coder's chart. */
+  hostname: string;
+  /** http://<pod IP>:<port> under Coder's chart: its host matches a target's address. */
+  relayAddress: string;
+  version: string;
+  /** The replica's own error text; '' when it has none. */
+  error: string;
+  /** database_latency (microseconds in the table): the replica's own ping to PostgreSQL, in seconds. */
+  databaseLatencySeconds: number;
+}
+
+/** Coder's client backends that came from one address (pg_stat_activity.client_addr). */
+export interface AddressCount {
+  /** null: a Unix socket, or an address the monitor may not see (no pg_read_all_stats). */
+  address: string | null;
+  count: number;
+}
+
 /** What one successful PostgreSQL poll read. */
 export interface PostgresFacts {
   serverVersion: string;
@@ -66,8 +86,16 @@ export interface PostgresFacts {
   privilegesSufficient: boolean;
   /** Client backends, aggregated in PostgreSQL. */
   connections: ConnectionGroup[];
+  /** pg_is_in_recovery(): a standby (a reader endpoint), where Coder holds no connection. */
+  inRecovery: boolean;
+  /** Coder's client backends per client_addr: what each replica holds, as PostgreSQL sees it. */
+  coderAddresses: AddressCount[];
+  /** inet_client_addr(): where the monitor's own backend comes from (a sidecar shares its pod's address with its coderd). */
+  monitorAddress: string | null;
   /** Live primary replicas in Coder's `replicas` table, when asked for and readable. */
   liveReplicasFromDb: number | null;
+  /** Those replicas' rows (--coder.replicas-from-db); null when not asked for or unreadable. */
+  replicaRows: CoderReplicaRow[] | null;
   /** Why the replicas table could not be read (--coder.replicas-from-db); null when it was, or was not asked for. */
   replicasTableError: string | null;
   session: MonitorSession;
@@ -92,6 +120,11 @@ export interface PoolCloses {
 export interface ReplicaSample {
   /** The target, as an address (no credentials): e.g. http://10.0.0.7:2112/metrics. */
   replica: string;
+  /**
+   * The IP the target resolved to (the pod's address: its PostgreSQL backends come from it
+   * where pod IPs reach PostgreSQL); null when it is not known (never resolved or reached).
+   */
+  address: string | null;
   up: boolean;
   /**
    * go_sql_max_open_connections, from this scrape or the last one that succeeded:
@@ -160,7 +193,7 @@ export interface ReplicaSources {
 export interface Observations {
   postgres: PostgresFacts | null;
   postgresFailure: PostgresFailure | null;
-  /** Wall time of PostgreSQL's poll statement; null when it did not run. */
+  /** An empty statement's round trip to PostgreSQL (the network, not the poll's work); null when it did not run. */
   roundTripSeconds: number | null;
   replicas: ReplicaSample[];
   /** What the PgBouncer instances in front of Coder said; null when no --pgbouncer.url is configured. */

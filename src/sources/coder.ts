@@ -4,6 +4,7 @@
 // that cannot be scraped may still hold its connections.
 
 import http, { type IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { urlToHttpOptions } from 'node:url';
@@ -26,7 +27,8 @@ export const DEFAULT_MAX_EXPOSITION_BYTES = 64 * 1024 * 1024;
 const ACCEPT = 'text/plain;version=0.0.4;q=0.9,application/openmetrics-text;version=1.0.0;q=0.5,*/*;q=0.1';
 
 /** `bytes`: the exposition's size, decompressed: about 1 kB from a coderd that filtered it. */
-export type ScrapeOutcome = { ok: true; metrics: PoolMetrics; bytes: number } | { ok: false; error: string };
+/** `address`: the IP the answer came from (the replica's pod address), when the socket told. */
+export type ScrapeOutcome = { ok: true; metrics: PoolMetrics; bytes: number; address: string | null } | { ok: false; error: string };
 
 /**
  * The scrape URL asking for the families the extractor reads, by name[]: client_golang 1.24
@@ -66,8 +68,8 @@ function bodyOf(response: IncomingMessage): Readable {
 }
 
 /** The outcome of a complete 2xx body: the pool figures, or why there are none. */
-function outcomeOf(target: ScrapeTarget, metrics: PoolMetrics, bytes: number, contentType: string | undefined, start: string): ScrapeOutcome {
-  if (metrics.open !== null || metrics.maxOpen !== null) return { ok: true, metrics, bytes };
+function outcomeOf(target: ScrapeTarget, metrics: PoolMetrics, bytes: number, contentType: string | undefined, start: string, address: string | null): ScrapeOutcome {
+  if (metrics.open !== null || metrics.maxOpen !== null) return { ok: true, metrics, bytes, address };
   const html = /\btext\/html\b/i.test(contentType ?? '') || start.startsWith('<');
   const what = bytes === 0 ? ', with an empty body' : html ? ', with an HTML page (a web UI or a login page, not Prometheus metrics)' : '';
   return {
@@ -145,11 +147,28 @@ export function scrape(target: ScrapeTarget, timeoutMs: number, maxBytes = DEFAU
         extractor.push(chunk);
       });
       body.on('error', failWith);
-      body.once('end', () => settle(outcomeOf(target, extractor.finish(), bytes, response.headers['content-type'], start)));
+      const address = plainAddress(response.socket?.remoteAddress);
+      body.once('end', () => settle(outcomeOf(target, extractor.finish(), bytes, response.headers['content-type'], start, address)));
       // A body that closes without its end and without an error still ends the scrape.
       body.once('close', () => failWith(Object.assign(new Error('the connection closed before the end of the exposition'), { code: 'ECONNRESET' })));
     }
   });
+}
+
+/** An IP as PostgreSQL's client_addr shows it: an IPv4 address mapped into IPv6 (::ffff:a.b.c.d) as IPv4. */
+export function plainAddress(address: string | undefined | null): string | null {
+  if (!address) return null;
+  return address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+}
+
+/** The IP in a target's URL (dns+ discovery gives one per replica); null for a host name. */
+export function addressInUrl(url: string): string | null {
+  try {
+    const host = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
+    return isIP(host) === 0 ? null : plainAddress(host);
+  } catch {
+    return null;
+  }
 }
 
 /** One scrape of a URL, prepared for this call alone (CoderSource keeps its targets prepared). */
@@ -182,6 +201,8 @@ export class CoderSource implements Source {
   readonly reportNames = ['discovery', 'coder'] as const;
   /** Last pool max each replica reported: the budget keeps it while the replica is down. */
   private readonly lastPoolMax = new Map<string, number>();
+  /** The address each named target last answered from: a down replica keeps its address. */
+  private readonly lastAddress = new Map<string, string>();
   /** Each discovered target's request, prepared when it first appears. */
   private readonly prepared = new Map<string, ScrapeTarget>();
 
@@ -219,12 +240,16 @@ export class CoderSource implements Source {
     for (const known of [...this.prepared.keys()]) {
       if (!current.has(known)) this.prepared.delete(known);
     }
+    for (const known of [...this.lastAddress.keys()]) {
+      if (!current.has(known)) this.lastAddress.delete(known);
+    }
 
     const replicas = outcomes.map(({ target, outcome }): ReplicaSample => {
       if (!outcome.ok) {
         errors.push({ source: 'coder', target, message: outcome.error });
         return {
           replica: target,
+          address: addressInUrl(target) ?? this.lastAddress.get(target) ?? null,
           up: false,
           poolMax: this.lastPoolMax.get(target) ?? null,
           open: null,
@@ -239,8 +264,10 @@ export class CoderSource implements Source {
       }
       const { metrics } = outcome;
       if (metrics.maxOpen !== null) this.lastPoolMax.set(target, metrics.maxOpen);
+      if (outcome.address !== null) this.lastAddress.set(target, outcome.address);
       return {
         replica: target,
+        address: addressInUrl(target) ?? outcome.address,
         up: true,
         poolMax: metrics.maxOpen ?? this.lastPoolMax.get(target) ?? null,
         open: metrics.open,

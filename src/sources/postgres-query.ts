@@ -2,7 +2,7 @@
 // Aggregation happens in PostgreSQL: however many backends there are, a bounded number
 // of grouped rows crosses the wire (as one JSON array), in one round trip.
 
-import type { ConnectionGroup, ConnectionOwner, PostgresFacts } from '../model/snapshot.js';
+import type { AddressCount, CoderReplicaRow, ConnectionGroup, ConnectionOwner, PostgresFacts } from '../model/snapshot.js';
 import { byCodeUnits } from '../model/text-order.js';
 
 /** Settings read with current_setting(name, true); absent ones (reserved_connections before 16, rds.* off RDS) stay absent. */
@@ -18,9 +18,32 @@ const settingNames = [
 /**
  * Coder's `replicas` table: alive when the heartbeat (every 5 s) is under 15 s old. Its
  * own statement, not part of the poll's: a missing GRANT or column (another Coder
- * version) must fail this count alone, never the poll.
+ * version) must fail this read alone, never the poll. database_latency is each replica's
+ * own ping to PostgreSQL at its heartbeat, in microseconds.
  */
-export const liveReplicasStatement = `SELECT count(*) AS live FROM replicas WHERE "primary" AND updated_at > now() - interval '15 seconds'`;
+export const liveReplicasStatement = `SELECT hostname, relay_address, version, error, database_latency FROM replicas
+WHERE "primary" AND updated_at > now() - interval '15 seconds' ORDER BY hostname`;
+
+export interface ReplicaTableRow {
+  hostname: string;
+  relay_address: string;
+  version: string;
+  error: string | null;
+  database_latency: number | string;
+}
+
+export function parseReplicaRows(rows: ReplicaTableRow[]): CoderReplicaRow[] {
+  return rows.map((row) => ({
+    hostname: row.hostname,
+    relayAddress: row.relay_address,
+    version: row.version,
+    error: row.error ?? '',
+    databaseLatencySeconds: Number(row.database_latency) / 1e6,
+  }));
+}
+
+/** An empty statement: the round trip to PostgreSQL without the poll's own work on pg_stat_activity. */
+export const roundTripStatement = ';';
 
 /**
  * $1 Coder's role, $2 Coder's database, $3 optional application_name, $4 setting names.
@@ -42,9 +65,24 @@ export const liveReplicasStatement = `SELECT count(*) AS live FROM replicas WHER
  * The same scan gives each group's oldest state_change age when the group is idle in a
  * transaction: the statement's now() minus it, so the age comes from PostgreSQL's clock
  * and no clock enters the model. pg_notification_queue_usage() needs no privilege.
+ *
+ * The scan is a materialized CTE read twice: once grouped by owner and state, once for
+ * Coder's backends by client_addr (what each replica holds, as PostgreSQL sees it), so
+ * the backends are still scanned once. inet_client_addr() is the monitor's own address.
  */
 export function pollStatement(): string {
   return `
+WITH backends AS MATERIALIZED (
+  SELECT datid, usesysid, coalesce(application_name, '') AS application, coalesce(state, 'unknown') AS state,
+         state_change, client_addr,
+         CASE WHEN pid = pg_backend_pid() THEN 'monitor'
+              WHEN usesysid = (SELECT oid FROM pg_roles WHERE rolname = $1)
+                   AND datid = (SELECT oid FROM pg_database WHERE datname = $2)
+                   AND ($3::text IS NULL OR application_name = $3) THEN 'coder'
+              ELSE 'other' END AS owner
+  FROM pg_stat_get_activity(NULL)
+  WHERE backend_type = 'client backend' OR (backend_type IS NULL AND usesysid IS NOT NULL)
+)
 SELECT
   (SELECT json_object_agg(name, value) FROM (
      SELECT name, current_setting(name, true) AS value FROM unnest($4::text[]) AS name) s
@@ -63,20 +101,18 @@ SELECT
      SELECT coalesce(d.datname, '') AS database, coalesce(r.rolname, '') AS role,
             a.application, a.state, a.owner, a.count, a.idle_in_transaction_seconds
      FROM (
-       SELECT datid, usesysid, coalesce(application_name, '') AS application, coalesce(state, 'unknown') AS state,
-              CASE WHEN pid = pg_backend_pid() THEN 'monitor'
-                   WHEN usesysid = (SELECT oid FROM pg_roles WHERE rolname = $1)
-                        AND datid = (SELECT oid FROM pg_database WHERE datname = $2)
-                        AND ($3::text IS NULL OR application_name = $3) THEN 'coder'
-                   ELSE 'other' END AS owner,
-              count(*) AS count,
+       SELECT datid, usesysid, application, state, owner, count(*) AS count,
               extract(epoch FROM now() - min(state_change) FILTER (WHERE state LIKE 'idle in transaction%')) AS idle_in_transaction_seconds
-       FROM pg_stat_get_activity(NULL)
-       WHERE backend_type = 'client backend' OR (backend_type IS NULL AND usesysid IS NOT NULL)
-       GROUP BY datid, usesysid, 3, 4, 5
+       FROM backends
+       GROUP BY datid, usesysid, application, state, owner
      ) a
      LEFT JOIN pg_database d ON d.oid = a.datid
      LEFT JOIN pg_roles r ON r.oid = a.usesysid) g) AS connections,
+  (SELECT coalesce(json_agg(c), '[]'::json) FROM (
+     SELECT host(client_addr) AS address, count(*) AS count FROM backends WHERE owner = 'coder' GROUP BY 1
+   ) c) AS coder_addresses,
+  host(inet_client_addr()) AS monitor_address,
+  pg_is_in_recovery() AS in_recovery,
   pg_notification_queue_usage() AS notify_queue_usage`;
 }
 
@@ -104,6 +140,9 @@ export interface PollRow {
     idle_in_transaction_seconds: number | null;
   })[];
   notify_queue_usage: number;
+  coder_addresses: { address: string | null; count: number | string }[];
+  monitor_address: string | null;
+  in_recovery: boolean;
 }
 
 /** Applications beyond this many distinct names fold into OTHER_APPLICATION: a label must stay bounded. */
@@ -168,7 +207,11 @@ export function parsePollRow(row: PollRow, providerReserved: number | 'auto'): P
     },
     privilegesSufficient: row.privileged === true || row.session_superuser === true,
     connections: foldApplications(row.connections.map(({ idle_in_transaction_seconds: _age, ...group }) => ({ ...group, count: Number(group.count) }))),
+    inRecovery: row.in_recovery === true,
+    coderAddresses: coderAddresses(row.coder_addresses),
+    monitorAddress: row.monitor_address,
     liveReplicasFromDb: null,
+    replicaRows: null,
     replicasTableError: null,
     session: {
       user: row.session_user_name,
@@ -179,6 +222,13 @@ export function parsePollRow(row: PollRow, providerReserved: number | 'auto'): P
     idleInTransaction: oldestIdleInTransaction(row.connections),
     notifyQueueUsage: Number(row.notify_queue_usage),
   };
+}
+
+/** Per address, ordered by address (null, a Unix socket or a hidden address, last). */
+function coderAddresses(rows: PollRow['coder_addresses']): AddressCount[] {
+  return rows
+    .map(({ address, count }) => ({ address, count: Number(count) }))
+    .sort((a, b) => (a.address === null ? 1 : b.address === null ? -1 : byCodeUnits(a.address, b.address)));
 }
 
 /**

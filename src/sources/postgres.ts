@@ -11,7 +11,7 @@ import type { PostgresFacts } from '../model/snapshot.js';
 import { redactSecrets } from '../redact.js';
 import type { PostgresConnectionSettings } from '../config/postgres-connection.js';
 import { iamEndpoint, rdsIamTokenProvider, type AuthTokenProvider, type PostgresAuth } from './postgres-iam.js';
-import { liveReplicasStatement, parsePollRow, pollParameters, pollStatement, pollStatementName, type PollRow } from './postgres-query.js';
+import { liveReplicasStatement, parsePollRow, parseReplicaRows, pollParameters, pollStatement, pollStatementName, roundTripStatement, type PollRow, type ReplicaTableRow } from './postgres-query.js';
 import { connectPersistent } from './persistent-client.js';
 import { readPasswordFile } from './password-file.js';
 import { probeProtocol } from './protocol-probe.js';
@@ -111,13 +111,17 @@ export class PostgresSource implements Source {
     this.previousPollAt = now;
     try {
       const client = await this.connected(now, sincePreviousPoll);
+      // The round trip is an empty statement's: the poll statement's own time grows with
+      // pg_stat_activity (10 ms on one machine with thousands of backends), which is not
+      // the network between Coder and PostgreSQL that the latency alert is about.
       const started = performance.now();
+      await client.query(roundTripStatement);
+      const roundTripSeconds = (performance.now() - started) / 1000;
       const result = await client.query<PollRow>({
         name: pollStatementName,
         text: pollStatement(),
         values: pollParameters(this.options.coderRole, this.options.coderDatabase, this.options.coderApplicationName),
       });
-      const roundTripSeconds = (performance.now() - started) / 1000;
       const row = result.rows[0];
       if (!row) throw new PostgresSourceError('the poll statement returned no row', null);
       const facts = parsePollRow(row, this.options.providerReserved);
@@ -178,13 +182,14 @@ export class PostgresSource implements Source {
   }
 
   /**
-   * The live count in Coder's replicas table, as its own statement: a missing GRANT, table
-   * or column fails this count alone (replicas_table_unreadable), never the poll.
+   * The live rows of Coder's replicas table, as their own statement: a missing GRANT, table
+   * or column fails this read alone (replicas_table_unreadable), never the poll.
    */
-  private async liveReplicas(client: pg.Client): Promise<Pick<PostgresFacts, 'liveReplicasFromDb' | 'replicasTableError'>> {
+  private async liveReplicas(client: pg.Client): Promise<Pick<PostgresFacts, 'liveReplicasFromDb' | 'replicaRows' | 'replicasTableError'>> {
     try {
-      const result = await client.query<{ live: string }>({ name: 'coder_pg_capacity_live_replicas', text: liveReplicasStatement });
-      return { liveReplicasFromDb: Number(result.rows[0]?.live ?? 0), replicasTableError: null };
+      const result = await client.query<ReplicaTableRow>({ name: 'coder_pg_capacity_live_replicas', text: liveReplicasStatement });
+      const rows = parseReplicaRows(result.rows);
+      return { liveReplicasFromDb: rows.length, replicaRows: rows, replicasTableError: null };
     } catch (error) {
       const err = error as Error & { code?: string };
       if (err.code === undefined) throw error; // the connection itself failed: the poll fails with it
@@ -194,7 +199,11 @@ export class PostgresSource implements Source {
         '42501': `the monitor may not read ${where} (42501): GRANT SELECT ON replicas TO the monitor's role`,
         '42703': `${where} lacks a column the count needs (42703 ${err.message}): this Coder version keeps replicas differently; use --coder.targets or --coder.replicas instead`,
       };
-      return { liveReplicasFromDb: null, replicasTableError: hints[err.code] ?? `cannot count ${where} (${err.code} ${err.message}): use --coder.targets or --coder.replicas instead` };
+      return {
+        liveReplicasFromDb: null,
+        replicaRows: null,
+        replicasTableError: hints[err.code] ?? `cannot count ${where} (${err.code} ${err.message}): use --coder.targets or --coder.replicas instead`,
+      };
     }
   }
 

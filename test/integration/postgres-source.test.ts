@@ -6,6 +6,7 @@ import { connectionFromUrl } from '../../src/config/postgres-connection.js';
 import type { PostgresConnectionSettings } from '../../src/config/postgres-connection.js';
 import type { PostgresFacts } from '../../src/model/snapshot.js';
 import { MONITOR_APPLICATION_NAME, type PostgresSource, type PostgresSourceOptions } from '../../src/sources/postgres.js';
+import { CREATE_CODER_REPLICAS_TABLE, insertReplicaRows } from '../support/coder-replicas-table.js';
 import { testPostgresSource } from '../support/postgres-source.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { CODER_PASSWORD, MONITOR_PASSWORD, coderUrl, createCoderCluster, holdConnections, monitorUrl } from '../support/scenario.js';
@@ -238,15 +239,38 @@ describe('the PostgreSQL source', () => {
     }
   });
 
-  it("counts live primary replicas from Coder's replicas table when asked", async () => {
+  it("counts Coder's backends by the address they come from, and knows its own address and that it polls a primary", async () => {
+    const coder = await holdConnections(coderUrl(server), 3, '');
+    const { pgSource } = source();
+    try {
+      const f = await facts(pgSource);
+      expect(f.coderAddresses).toEqual([{ address: '127.0.0.1', count: 3 }]);
+      expect(f.monitorAddress).toBe('127.0.0.1');
+      expect(f.inRecovery).toBe(false);
+    } finally {
+      await Promise.all([coder.close(), pgSource.close()]);
+    }
+  });
+
+  it("reads live primary replicas from Coder's replicas table when asked: hostname, version, error and their own latency", async () => {
     const coder = await holdConnections(coderUrl(server), 1, '');
     const db = coder.clients[0]!;
-    await db.query(`CREATE TABLE replicas (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), "primary" boolean NOT NULL DEFAULT true, updated_at timestamptz NOT NULL)`);
+    await db.query(CREATE_CODER_REPLICAS_TABLE);
     await db.query('GRANT SELECT ON replicas TO monitor');
-    await db.query(`INSERT INTO replicas ("primary", updated_at) VALUES (true, now()), (true, now() - interval '3 seconds'), (true, now() - interval '1 minute'), (false, now())`);
+    await insertReplicaRows(db, [
+      { hostname: 'coder-7d9f-abcde', relayAddress: 'http://10.2.0.17:6060', latencyMicroseconds: 14200 },
+      { hostname: 'coder-7d9f-fghij', relayAddress: 'http://10.2.0.18:6060', latencyMicroseconds: 850, secondsAgo: 3, error: 'relay unreachable' },
+      { hostname: 'coder-gone', relayAddress: 'http://10.2.0.19:6060', latencyMicroseconds: 900, secondsAgo: 60 },
+      { hostname: 'coder-stopping', relayAddress: 'http://10.2.0.20:6060', latencyMicroseconds: 900, primary: false },
+    ]);
     const { pgSource } = source({ replicasFromDb: true });
     try {
-      expect((await facts(pgSource)).liveReplicasFromDb).toBe(2);
+      const f = await facts(pgSource);
+      expect(f.liveReplicasFromDb).toBe(2);
+      expect(f.replicaRows).toEqual([
+        { hostname: 'coder-7d9f-abcde', relayAddress: 'http://10.2.0.17:6060', version: 'v2.30.0', error: '', databaseLatencySeconds: 0.0142 },
+        { hostname: 'coder-7d9f-fghij', relayAddress: 'http://10.2.0.18:6060', version: 'v2.30.0', error: 'relay unreachable', databaseLatencySeconds: 0.00085 },
+      ]);
     } finally {
       await db.query('DROP TABLE replicas');
       await Promise.all([coder.close(), pgSource.close()]);
@@ -256,7 +280,7 @@ describe('the PostgreSQL source', () => {
   it('reports the GRANT when the replicas table is there but not readable, and the rest of the poll stands', async () => {
     const coder = await holdConnections(coderUrl(server), 1, '');
     const db = coder.clients[0]!;
-    await db.query(`CREATE TABLE replicas ("primary" boolean, updated_at timestamptz)`);
+    await db.query(CREATE_CODER_REPLICAS_TABLE);
     const { pgSource } = source({ replicasFromDb: true });
     try {
       const f = await facts(pgSource);

@@ -35,7 +35,11 @@ export function postgres(overrides: Partial<PostgresFacts> = {}): PostgresFacts 
     coderDatabase: { name: 'coder', connectionLimit: -1 },
     privilegesSufficient: true,
     connections: [group('coder', 18), group('other', 7), group('monitor', 1, { state: 'active' })],
+    inRecovery: false,
+    coderAddresses: [],
+    monitorAddress: null,
     liveReplicasFromDb: null,
+    replicaRows: null,
     replicasTableError: null,
     session: { user: 'monitor', database: 'coder', port: 5432, superuser: false },
     idleInTransaction: [],
@@ -47,6 +51,7 @@ export function postgres(overrides: Partial<PostgresFacts> = {}): PostgresFacts 
 export function replica(name: string, overrides: Partial<ReplicaSample> = {}): ReplicaSample {
   return {
     replica: `http://${name}:2112/metrics`,
+    address: null,
     up: true,
     poolMax: 20,
     open: 5,

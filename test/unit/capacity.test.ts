@@ -164,6 +164,7 @@ describe('the capacity model, case by case', () => {
 
 const replicaArb = fc.record({
   replica: fc.string(),
+  address: fc.constant(null),
   up: fc.boolean(),
   poolMax: fc.option(fc.integer({ min: 0, max: 500 }), { nil: null }),
   open: fc.option(fc.integer({ min: 0, max: 500 }), { nil: null }),
@@ -244,12 +245,13 @@ describe('the capacity model for any snapshot', () => {
     );
   });
 
-  it('keeps budget headroom = available - other - budget in both phases', () => {
+  it('keeps budget headroom = left for Coder - budget - what no budget covers, in both phases', () => {
     fc.assert(
       fc.property(snapshotArb, (input) => {
         const c = capacityOf(input);
         fc.pre(c.budget !== null);
-        if (Number.isFinite(c.budget!.steady)) expect(c.budgetHeadroom!.steady).toBe(c.available - Math.max(c.other!, c.otherCommitted!) - c.budget!.steady);
+        expect(c.coderAvailable).toBe(c.available - Math.max(c.other!, c.otherCommitted!));
+        if (Number.isFinite(c.budget!.steady)) expect(c.budgetHeadroom!.steady).toBe(c.coderAvailable! - c.budget!.steady - c.coderBeyondBudget);
         else expect(c.budgetHeadroom!.steady).toBe(Number.NEGATIVE_INFINITY);
       }),
     );
@@ -283,9 +285,10 @@ describe('the capacity model for any snapshot', () => {
         const c = capacityOf(input);
         if (c.recommendedPoolMax === null || c.recommendedPoolMax === 0) return;
         const pods = c.replicas.planned + c.surgePods + c.unavailablePods;
-        expect(pods * (c.recommendedPoolMax + input.plan.extraConnections)).toBeLessThanOrEqual(c.marginCapacity - c.otherBudgeted!);
+        const room = c.marginCapacity - c.otherBudgeted! - c.coderBeyondBudget;
+        expect(pods * (c.recommendedPoolMax + c.extraConnections)).toBeLessThanOrEqual(room);
         // and one more per replica would not fit
-        expect(pods * (c.recommendedPoolMax + 1 + input.plan.extraConnections)).toBeGreaterThan(c.marginCapacity - c.otherBudgeted!);
+        expect(pods * (c.recommendedPoolMax + 1 + c.extraConnections)).toBeGreaterThan(room);
       }),
     );
   });
@@ -299,9 +302,10 @@ describe('the capacity model for any snapshot', () => {
           expect(c.maxSafeReplicas!).toBe(0);
           return;
         }
-        const cost = c.largestPoolMax + input.plan.extraConnections;
-        if (c.maxSafeReplicas! > 0) expect(c.maxSafeReplicas! * cost).toBeLessThanOrEqual(c.marginCapacity - c.otherBudgeted!);
-        expect((c.maxSafeReplicas! + 1) * cost).toBeGreaterThan(c.marginCapacity - c.otherBudgeted!);
+        const cost = c.largestPoolMax + c.extraConnections;
+        const room = c.marginCapacity - c.otherBudgeted! - c.coderBeyondBudget;
+        if (c.maxSafeReplicas! > 0) expect(c.maxSafeReplicas! * cost).toBeLessThanOrEqual(room);
+        expect((c.maxSafeReplicas! + 1) * cost).toBeGreaterThan(room);
       }),
     );
   });
