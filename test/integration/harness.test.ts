@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REFERENCE, REFERENCE_ADDRESSES, startReferenceCluster, type ReferenceCluster } from '../../dev/reference-scenario.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 
 const STARTUP_MS = 120_000;
@@ -89,4 +90,75 @@ describe('startPostgres', () => {
       /did not start[\s\S]*max_connections/,
     );
   }, STARTUP_MS);
+});
+
+/** Coder's client backends on the cluster's PostgreSQL, by pg_stat_activity.client_addr. */
+async function coderBackendsByAddress(cluster: ReferenceCluster): Promise<Record<string, number>> {
+  const rows = await queryOnce<{ addr: string; n: number }>(
+    cluster.server.url(),
+    `SELECT host(client_addr) AS addr, count(*)::int AS n FROM pg_stat_activity
+      WHERE usename = 'coder' AND backend_type = 'client backend' GROUP BY 1`,
+  );
+  return Object.fromEntries(rows.map((row) => [row.addr, row.n]));
+}
+
+async function metricsOf(url: string): Promise<string> {
+  const response = await fetch(url);
+  expect(response.status).toBe(200);
+  return response.text();
+}
+
+describe('the reference cluster', () => {
+  let cluster: ReferenceCluster;
+
+  beforeAll(async () => {
+    cluster = await startReferenceCluster();
+  }, STARTUP_MS);
+
+  afterAll(async () => {
+    await cluster?.stop();
+  }, STARTUP_MS);
+
+  it('runs each replica as a pod: its /metrics on 127.0.0.2, .3 and .4', () => {
+    expect(cluster.replicas.map((replica) => new URL(replica.url).hostname)).toEqual([...REFERENCE_ADDRESSES]);
+  });
+
+  it("shows each replica's 5 pooled + 1 LISTEN connections coming from its own address", async () => {
+    expect(await coderBackendsByAddress(cluster)).toEqual({ '127.0.0.2': 6, '127.0.0.3': 6, '127.0.0.4': 6 });
+  });
+
+  it('serves the unlabelled coder_pubsub_connected of older coderd by default', async () => {
+    expect(await metricsOf(cluster.replicas[0]!.url)).toContain('\ncoder_pubsub_connected 1\n');
+  });
+});
+
+describe('the reference cluster with the batch sender, one shared source address and the labelled pubsub gauge', () => {
+  let cluster: ReferenceCluster;
+
+  beforeAll(async () => {
+    cluster = await startReferenceCluster({ sender: true, connectFrom: '127.0.0.9', pubsubBackendLabel: true });
+  }, STARTUP_MS);
+
+  afterAll(async () => {
+    await cluster?.stop();
+  }, STARTUP_MS);
+
+  it('holds 7 backends per replica where each /metrics says 5 open: the sender is in no go_sql figure', async () => {
+    const total = Object.values(await coderBackendsByAddress(cluster)).reduce((a, b) => a + b, 0);
+    expect(total).toBe(REFERENCE.replicas * (REFERENCE.open + 2));
+    for (const replica of cluster.replicas) {
+      expect(await metricsOf(replica.url)).toContain(`go_sql_open_connections{db_name=""} ${REFERENCE.open}\n`);
+    }
+  });
+
+  it("brings all 21 of Coder's connections from the shared 127.0.0.9, the replicas' /metrics still on their own addresses", async () => {
+    expect(await coderBackendsByAddress(cluster)).toEqual({ '127.0.0.9': 21 });
+    expect(cluster.replicas.map((replica) => new URL(replica.url).hostname)).toEqual([...REFERENCE_ADDRESSES]);
+  });
+
+  it('serves coder_pubsub_connected{backend="postgres"} as newer coderd does', async () => {
+    for (const replica of cluster.replicas) {
+      expect(await metricsOf(replica.url)).toContain('\ncoder_pubsub_connected{backend="postgres"} 1\n');
+    }
+  });
 });
