@@ -17,6 +17,8 @@ const blindWording: Record<BlindReason, string> = {
   coder_database_missing: "finds no database named by --coder.database in pg_database, so Coder's connections and every budget headroom are absent",
   coder_connections_mismatch:
     "sees Coder's replicas report more connections than PostgreSQL shows for Coder's role, database and application name: --coder.role, --coder.database or --coder.application-name does not match how Coder connects, so Coder's share is misattributed",
+  postgres_standby:
+    'polls a standby (pg_is_in_recovery() is true: a reader endpoint, a -ro Service, a streaming replica), where Coder holds no connection: point --postgres.url at the primary (the writer endpoint); every figure of Coder\'s is absent meanwhile',
   pgbouncer_unreadable:
     "cannot read a PgBouncer instance of --pgbouncer.url (pgbouncer_up 0), finds none, or reads one without a [databases] entry for Coder's database, so the pooler's figures, the budget on PostgreSQL and the budget headroom are absent",
 };

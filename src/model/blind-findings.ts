@@ -25,7 +25,15 @@ export function blindHeadline(reason: BlindReason, snapshot: Snapshot): string {
       return "the replicas hold more connections than PostgreSQL shows for Coder";
     case 'pgbouncer_unreadable':
       return 'a PgBouncer instance cannot be read';
+    case 'postgres_standby':
+      return `${postgresName(snapshot)} is a standby`;
   }
+}
+
+/** The server polled, as the operator configured it: its host and port from the session, else "PostgreSQL". */
+function postgresName(snapshot: Snapshot): string {
+  const session = snapshot.postgres?.session;
+  return session?.port ? `PostgreSQL (port ${session.port}, database ${session.database})` : 'PostgreSQL';
 }
 
 /** One finding per blind reason of the poll: what the page, check and the daemon's log say. */
@@ -41,6 +49,8 @@ export function blindFindings(result: PollResult): Finding[] {
     coder_role_missing: `No PostgreSQL role is named "${attribution.role}", so no connection counts as Coder's and Coder's connections, other applications' and every budget headroom are unknown: check --coder.role (SELECT rolname FROM pg_roles).`,
     coder_database_missing: `No PostgreSQL database is named "${attribution.database}", so no connection counts as Coder's and Coder's connections, other applications' and every budget headroom are unknown: check --coder.database (SELECT datname FROM pg_database).`,
     pgbouncer_unreadable: poolerBlindDetail(snapshot),
+    postgres_standby:
+      "The server the monitor polls is in recovery (pg_is_in_recovery()): a hot standby, such as an RDS or Aurora reader endpoint or a CloudNativePG -ro Service. Coder writes to the primary and holds no connection here, so every figure would read as a fit. Point --postgres.url at the primary (the writer endpoint).",
     coder_connections_mismatch: `The scraped replicas report ${-(result.capacity?.unaccounted ?? 0)} more connections than PostgreSQL shows for role "${attribution.role}" in database "${attribution.database}"${attribution.applicationName ? ` with application_name "${attribution.applicationName}"` : ''}, two polls in a row: Coder's connections are counted as other applications', so the verdict would be wrong. Check --coder.role, --coder.database and --coder.application-name.`,
   };
   return result.blind.map((reason) => ({ id: `blind-${reason}` as const, severity: 'critical' as const, title: `Cannot judge: ${blindHeadline(reason, snapshot)}`, detail: detail[reason] }));

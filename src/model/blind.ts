@@ -13,6 +13,7 @@ export const blindReasons = [
   'coder_database_missing',
   'coder_connections_mismatch',
   'pgbouncer_unreadable',
+  'postgres_standby',
 ] as const;
 
 export type BlindReason = (typeof blindReasons)[number];
@@ -35,6 +36,8 @@ export function hidesAttribution(reasons: readonly BlindReason[]): boolean {
 export function blindReasonsOf(snapshot: Snapshot, unaccounted: number | null): BlindReason[] {
   const { sources, plan, postgres: pg } = snapshot;
   const reasons: BlindReason[] = [];
+  // A standby (a reader endpoint) is not the server Coder uses: nothing it shows is Coder's.
+  if (pg !== null && pg.inRecovery) return ['postgres_standby'];
   const planned = plan.plannedReplicas !== null && plan.plannedReplicas > 0;
 
   if (!sources.coderTargetsConfigured && !sources.replicasFromDb && !planned) {

@@ -262,6 +262,8 @@ export function evaluate(snapshot: Snapshot): Evaluation {
     };
   }
   const { plan } = snapshot;
+  // A standby: only its own settings stand; no figure of Coder's is derived from it.
+  if (pg.inRecovery) return { capacity: null, blind: blindReasonsOf(snapshot, null), postgresFull: false };
 
   const A = available(pg);
   const U = used(pg);

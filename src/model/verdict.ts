@@ -55,6 +55,9 @@ export function assess(result: PollResult | null, options: AssessOptions = {}): 
   }
   const { snapshot, capacity } = result;
   const findings = [...replicaFindings(result), ...blindFindings(result)];
+  if (snapshot.postgres !== null && result.blind.includes('postgres_standby')) {
+    return { kind: 'cannot-judge', ...cannotJudge(result), findings: sortFindings(findings) };
+  }
   if (capacity === null || snapshot.postgres === null) {
     const failure = snapshot.postgresFailure ?? { kind: 'unreachable', code: null, message: result.postgresError ?? 'PostgreSQL could not be polled' };
     const down = postgresDownVerdict(failure);
@@ -70,6 +73,17 @@ export function assess(result: PollResult | null, options: AssessOptions = {}): 
 
 function sortFindings(findings: Finding[]): Finding[] {
   return findings.sort((a, b) => severityRank[b.severity] - severityRank[a.severity]);
+}
+
+/** "Cannot judge: <the first reason>", failing closed. */
+function cannotJudge(result: PollResult): Pick<Assessment, 'verdict' | 'severity' | 'summary' | 'fix'> {
+  const [first, ...more] = result.blind;
+  return {
+    verdict: `Cannot judge: ${first === undefined ? 'unknown' : blindHeadline(first, result.snapshot)}`,
+    severity: 'critical',
+    summary: `The monitor cannot tell whether Coder fits${more.length > 0 ? `, for ${more.length + 1} reasons (see the findings)` : ''}: it shows no figure it cannot know, and fails closed.`,
+    fix: null,
+  };
 }
 
 /** Headlines a person tells apart at 3 a.m.: full, wrong password, wrong database, wrong port, down. */
@@ -107,16 +121,7 @@ function verdictOf(result: PollResult, capacity: Capacity): Pick<Assessment, 'ki
       fix: 'free slots now (see the findings and the runbook), then lower what Coder and other applications may open, or raise max_connections.',
     };
   }
-  const [first, ...more] = result.blind;
-  if (first !== undefined) {
-    return {
-      kind: 'cannot-judge',
-      verdict: `Cannot judge: ${blindHeadline(first, snapshot)}`,
-      severity: 'critical',
-      summary: `The monitor cannot tell whether Coder fits${more.length > 0 ? `, for ${more.length + 1} reasons (see the findings)` : ''}: it shows no figure it cannot know, and fails closed.`,
-      fix: null,
-    };
-  }
+  if (result.blind.length > 0) return { kind: 'cannot-judge', ...cannotJudge(result) };
   const onPostgres = budgetVerdict(snapshot, capacity);
   return poolerVerdict(capacity, onPostgres.kind === 'fits') ?? onPostgres;
 }
