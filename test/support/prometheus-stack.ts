@@ -2,6 +2,10 @@
 // webhook receiver of the test's own, so that end-to-end tests see the notifications an
 // operator would get from our alert rules: firing, then resolved.
 //
+// For a fleet (test/alerts/fleet-e2e.test.ts), startPrometheus() starts a Prometheus
+// alone, as a cluster's: no rules, its external labels, remote-writing to a central
+// stack started with enableRemoteWriteReceiver and no scrape targets of its own.
+//
 // Every process and temporary directory is owned by the returned stack; `stop()` ends
 // them (also the ones of a half-started stack, and at process exit as a last resort).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -12,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseDocument, isMap, isSeq } from 'yaml';
+import { parseDocument, isMap, isSeq, stringify } from 'yaml';
 import { freeLoopbackPort } from '../../dev/free-port.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -39,19 +43,30 @@ export function ensureDebianPackages(packages: string[]): void {
   }
 }
 
-export interface PrometheusStackOptions {
-  /** host:port of each coder-pg-capacity daemon (or fake exporter) to scrape. */
-  scrapeTargets: string[];
-  /** The rule file to load (a copy is loaded; the original is never touched). */
-  ruleFile: string;
-  /** Rewrites every rule's `for:` in the copy, e.g. '5s', so alerts fire within a test. */
-  forOverride?: string;
+export interface PrometheusOptions {
+  /** host:port of each coder-pg-capacity daemon (or fake exporter) to scrape; none: no scrape job (a receiver of remote writes). */
+  scrapeTargets?: string[];
   /** Default '1s'. */
   scrapeInterval?: string;
   /** Default '1s'. */
   evaluationInterval?: string;
   /** Scrape job name; default 'coder-pg-capacity' (the annotations' queries filter on it). */
   jobName?: string;
+  /** global.external_labels, e.g. { cluster: 'a' }: stamped on every sample it sends on by remote write. */
+  externalLabels?: Record<string, string>;
+  /** A remote-write receiver (http://host:port/api/v1/write) that gets every sample scraped. */
+  remoteWriteTo?: string;
+  /** Accept remote writes on /api/v1/write (--web.enable-remote-write-receiver). */
+  enableRemoteWriteReceiver?: boolean;
+  /** The loopback port to listen on; default a free one. Pick one up front to remote-write to a Prometheus started later. */
+  port?: number;
+}
+
+export interface PrometheusStackOptions extends PrometheusOptions {
+  /** The rule file to load (a copy is loaded; the original is never touched). */
+  ruleFile: string;
+  /** Rewrites every rule's `for:` in the copy, e.g. '5s', so alerts fire within a test. */
+  forOverride?: string;
 }
 
 /** One alert of Alertmanager's webhook payload (version 4). */
@@ -90,12 +105,34 @@ export interface Webhook {
   waitFor(pred: (payload: WebhookPayload) => boolean, timeoutMs: number): Promise<WebhookPayload>;
 }
 
+/** One active alert of Prometheus' /api/v1/alerts: pending or firing, annotations expanded. */
+export interface PrometheusAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  state: 'pending' | 'firing';
+  activeAt: string;
+  value: string;
+}
+
+/** A Prometheus alone: no rules, no Alertmanager (a cluster's Prometheus that remote-writes). */
+export interface PrometheusServer {
+  url: string;
+  /** An instant query; throws on an API error. */
+  query(promql: string): Promise<PromQueryResult>;
+  /** The alerts its rules hold now, pending and firing (/api/v1/alerts). */
+  alerts(): Promise<PrometheusAlert[]>;
+  /** Ends the process and removes its temporary directory. */
+  stop(): Promise<void>;
+}
+
 export interface PrometheusStack {
   prometheusUrl: string;
   alertmanagerUrl: string;
   webhook: Webhook;
   /** An instant query against Prometheus; throws on an API error. */
   query(promql: string): Promise<PromQueryResult>;
+  /** The alerts Prometheus' rules hold now, pending and firing (/api/v1/alerts). */
+  alerts(): Promise<PrometheusAlert[]>;
   /** Ends both processes and the webhook server, removes the temporary directory. */
   stop(): Promise<void>;
 }
@@ -247,24 +284,114 @@ function startWebhook(): { server: Server; webhook: Webhook } {
   return { server, webhook };
 }
 
+/** A temporary directory and the processes started for it; stop() ends them, last started first, and removes it. */
+interface Scratch {
+  dir: string;
+  processes: ManagedProcess[];
+  stop(): Promise<void>;
+}
+
+async function scratch(): Promise<Scratch> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'coder-pg-capacity-prom-'));
+  const processes: ManagedProcess[] = [];
+  return {
+    dir,
+    processes,
+    async stop() {
+      for (const proc of [...processes].reverse()) await stopProcess(proc);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function apiGet<T>(url: string, what: string): Promise<T> {
+  const res = await fetch(url);
+  const body = (await res.json()) as { status: string; data?: T; error?: string };
+  if (body.status !== 'success' || body.data === undefined) throw new Error(`${what} failed: ${body.error ?? res.status}`);
+  return body.data;
+}
+
+/** Where a Prometheus with rules sends its alerts. */
+interface Alerting {
+  ruleFile: string;
+  alertmanagerPort: number;
+}
+
+/** prometheus.yml for `opts`, with rules and an Alertmanager when `alerting` is given. */
+function prometheusConfig(opts: PrometheusOptions, alerting?: Alerting): string {
+  const scrapeInterval = opts.scrapeInterval ?? '1s';
+  const targets = opts.scrapeTargets ?? [];
+  const config = {
+    global: {
+      scrape_interval: scrapeInterval,
+      scrape_timeout: scrapeInterval,
+      evaluation_interval: opts.evaluationInterval ?? '1s',
+      ...(opts.externalLabels ? { external_labels: opts.externalLabels } : {}),
+    },
+    ...(alerting
+      ? {
+          alerting: { alertmanagers: [{ api_version: 'v2', static_configs: [{ targets: [`127.0.0.1:${alerting.alertmanagerPort}`] }] }] },
+          rule_files: [alerting.ruleFile],
+        }
+      : {}),
+    // Batches every second (default 5 s), and retries a receiver not up yet every second at most.
+    ...(opts.remoteWriteTo ? { remote_write: [{ url: opts.remoteWriteTo, queue_config: { batch_send_deadline: '1s', max_backoff: '1s' } }] } : {}),
+    scrape_configs: targets.length > 0 ? [{ job_name: opts.jobName ?? 'coder-pg-capacity', static_configs: [{ targets }] }] : [],
+  };
+  return stringify(config);
+}
+
+/** Starts Prometheus in `owned.dir` and waits until it is ready. */
+async function launchPrometheus(owned: Scratch, opts: PrometheusOptions, alerting?: Alerting): Promise<Omit<PrometheusServer, 'stop'>> {
+  const configFile = path.join(owned.dir, 'prometheus.yml');
+  await writeFile(configFile, prometheusConfig(opts, alerting));
+  const port = opts.port ?? (await freeLoopbackPort());
+  const prometheus = startProcess('prometheus', 'prometheus', [
+    `--config.file=${configFile}`,
+    `--storage.tsdb.path=${path.join(owned.dir, 'prometheus-data')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    ...(opts.enableRemoteWriteReceiver ? ['--web.enable-remote-write-receiver'] : []),
+    // Send a firing alert again every second (default 1m), so Alertmanager never
+    // times it out between evaluations of a test's short `for:`.
+    ...(alerting ? ['--rules.alert.resend-delay=1s'] : []),
+    '--log.level=warn',
+  ]);
+  owned.processes.push(prometheus);
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntilReady(prometheus, `${url}/-/ready`, 30_000);
+  return {
+    url,
+    query: (promql) => apiGet<PromQueryResult>(`${url}/api/v1/query?query=${encodeURIComponent(promql)}`, `query ${promql}`),
+    alerts: async () => (await apiGet<{ alerts: PrometheusAlert[] }>(`${url}/api/v1/alerts`, 'GET /api/v1/alerts')).alerts,
+  };
+}
+
+/** A Prometheus without rules or Alertmanager: say, a cluster's, scraping its monitors and remote-writing. */
+export async function startPrometheus(opts: PrometheusOptions): Promise<PrometheusServer> {
+  ensureDebianPackages(['prometheus']);
+  const owned = await scratch();
+  try {
+    return { ...(await launchPrometheus(owned, opts)), stop: owned.stop };
+  } catch (err) {
+    await owned.stop();
+    throw err;
+  }
+}
+
 export async function startPrometheusStack(opts: PrometheusStackOptions): Promise<PrometheusStack> {
   ensureDebianPackages(['prometheus', 'prometheus-alertmanager']);
 
-  const scrapeInterval = opts.scrapeInterval ?? '1s';
-  const evaluationInterval = opts.evaluationInterval ?? '1s';
-  const jobName = opts.jobName ?? 'coder-pg-capacity';
-  const dir = await mkdtemp(path.join(tmpdir(), 'coder-pg-capacity-prom-'));
-  const processes: ManagedProcess[] = [];
+  const owned = await scratch();
+  const { dir } = owned;
   const { server: webhookServer, webhook } = startWebhook();
 
   const stop = async (): Promise<void> => {
-    // Prometheus first, so it sends nothing more to a stopping Alertmanager.
-    for (const proc of [...processes].reverse()) await stopProcess(proc);
+    // Prometheus first (last started), so it sends nothing more to a stopping Alertmanager.
+    await owned.stop();
     if (webhookServer.listening) {
       webhookServer.closeAllConnections();
       await new Promise<void>((resolve) => webhookServer.close(() => resolve()));
     }
-    await rm(dir, { recursive: true, force: true });
   };
 
   try {
@@ -296,55 +423,15 @@ export async function startPrometheusStack(opts: PrometheusStackOptions): Promis
       '--cluster.listen-address=', // no HA gossip: nothing to listen on, nothing to wait for
       '--log.level=warn',
     ]);
-    processes.push(alertmanager);
+    owned.processes.push(alertmanager);
     const alertmanagerUrl = `http://127.0.0.1:${amPort}`;
     await waitUntilReady(alertmanager, `${alertmanagerUrl}/-/ready`, 30_000);
 
-    const rules = await rewriteRuleFile(opts.ruleFile, opts.forOverride);
-    await writeFile(path.join(dir, 'rules.yml'), rules);
-    const promPort = await freeLoopbackPort();
-    const promConfig = [
-      'global:',
-      `  scrape_interval: ${scrapeInterval}`,
-      `  scrape_timeout: ${scrapeInterval}`,
-      `  evaluation_interval: ${evaluationInterval}`,
-      'alerting:',
-      '  alertmanagers:',
-      '    - api_version: v2',
-      '      static_configs:',
-      `        - targets: ['127.0.0.1:${amPort}']`,
-      'rule_files:',
-      `  - ${JSON.stringify(path.join(dir, 'rules.yml'))}`,
-      'scrape_configs:',
-      `  - job_name: ${JSON.stringify(jobName)}`,
-      '    static_configs:',
-      `      - targets: ${JSON.stringify(opts.scrapeTargets)}`,
-      '',
-    ].join('\n');
-    await writeFile(path.join(dir, 'prometheus.yml'), promConfig);
-    const prometheus = startProcess('prometheus', 'prometheus', [
-      `--config.file=${path.join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${path.join(dir, 'prometheus-data')}`,
-      `--web.listen-address=127.0.0.1:${promPort}`,
-      // Send a firing alert again every second (default 1m), so Alertmanager never
-      // times it out between evaluations of a test's short `for:`.
-      '--rules.alert.resend-delay=1s',
-      '--log.level=warn',
-    ]);
-    processes.push(prometheus);
-    const prometheusUrl = `http://127.0.0.1:${promPort}`;
-    await waitUntilReady(prometheus, `${prometheusUrl}/-/ready`, 30_000);
+    const ruleFile = path.join(dir, 'rules.yml');
+    await writeFile(ruleFile, await rewriteRuleFile(opts.ruleFile, opts.forOverride));
+    const prometheus = await launchPrometheus(owned, opts, { ruleFile, alertmanagerPort: amPort });
 
-    const query = async (promql: string): Promise<PromQueryResult> => {
-      const res = await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(promql)}`);
-      const body = (await res.json()) as { status: string; data?: PromQueryResult; error?: string };
-      if (body.status !== 'success' || !body.data) {
-        throw new Error(`query ${promql} failed: ${body.error ?? res.status}`);
-      }
-      return body.data;
-    };
-
-    return { prometheusUrl, alertmanagerUrl, webhook, query, stop };
+    return { prometheusUrl: prometheus.url, alertmanagerUrl, webhook, query: prometheus.query, alerts: prometheus.alerts, stop };
   } catch (err) {
     await stop();
     throw err;
