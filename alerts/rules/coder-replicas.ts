@@ -1,7 +1,7 @@
 // Coder's side: each coderd replica's database/sql pool.
 
 import { thresholds } from '../../src/model/thresholds.js';
-import { alertLabel, figure, m, max, min } from '../promql.js';
+import { alertLabel, figure, m, max, min, query } from '../promql.js';
 import type { RuleGroup } from '../rule.js';
 
 const replica = alertLabel('replica');
@@ -35,7 +35,17 @@ export const coderReplicaRules: RuleGroup = {
       for: '15m',
       severity: 'warning',
       summary: 'PostgreSQL shows Coder connections that no scraped Coder replica explains.',
-      description: `{{ $value | humanize }} of Coder's ${figure((q) => max(q.m('coder_connections')))} connections are not in any replica's pool: a replica the monitor does not discover or cannot scrape, or another program using Coder's role or database. The budget does not include them.`,
+      description: `{{ $value | humanize }} of Coder's ${figure((q) => max(q.m('coder_connections')))} connections are explained by no replica (neither by the backends from its address nor by its pool and LISTEN): a replica the monitor does not discover or cannot scrape, connections outside the pools that the budget does not count, or another program using Coder's role or database. {{ with ${query((q) => min(q.m('unaccounted_per_replica_connections')))} }}They stayed {{ . | first | value | humanize }} per replica up through the demand window: most likely that many more outside each pool; raise --coder.extra-connections by as many. {{ end }}The budget headroom counts the ones no replica's budget covers.`,
+    },
+    {
+      alert: 'CoderReplicaPubsubDown',
+      why: "Per replica. max: the replica's own report, which every monitor reads alike; down when no monitor sees it up. 1 minute: coderd exits after 5 minutes without a pubsub heartbeat.",
+      expr: `${max(m('replica_pubsub_connected'))} == 0`,
+      for: '1m',
+      severity: 'warning',
+      summary: 'Coder replica {{ $labels.replica }} lost its pubsub LISTEN connection.',
+      description:
+        "Replica {{ $labels.replica }} reports coder_pubsub_connected 0: its LISTEN connection to PostgreSQL is down, so workspace and build events no longer reach it, and coderd exits after 5 minutes without a pubsub heartbeat. It stays in the budget (it reconnects). Several replicas at once point at PostgreSQL (a restart, terminated connections); one alone at that replica's network or its log.",
     },
     {
       alert: 'CoderReplicaMetricsDown',

@@ -42,6 +42,16 @@ export const postgresRules: RuleGroup = {
         'The p90 round trip from the monitor to PostgreSQL is {{ $value | humanizeDuration }}. Coder runs many queries one after another per API request, so every request and workspace build pays it many times over.',
     },
     {
+      alert: 'CoderReplicaDatabaseLatencyHigh',
+      why: "Per replica (hostname, from Coder's replicas table with --coder.replicas-from-db). max: the slowest reading of any monitor; every monitor reads the same table.",
+      expr: `${max(m('replica_database_latency_seconds'))} > ${thresholds.replicaDatabaseLatencySeconds}`,
+      for: '15m',
+      severity: 'warning',
+      summary: 'Coder replica {{ $labels.hostname }} sees a slow round trip to PostgreSQL.',
+      description:
+        "Replica {{ $labels.hostname }} measures its own round trip to PostgreSQL at {{ $value | humanizeDuration }} (Coder's replicas table, database_latency). Coder runs many queries one after another per request, so every request and workspace build pays it many times over: Coder's validated architectures ask for under 10 ms between coderd and PostgreSQL (one zone), and its health check warns at 15 ms.",
+    },
+    {
       alert: 'CoderPostgresRoleIsSuperuser',
       why: 'max: any monitor that sees the superuser attribute is right.',
       expr: `${max(m('coder_role_superuser'))} == 1`,

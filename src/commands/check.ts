@@ -73,9 +73,11 @@ export async function runCheck(config: Config, io: CheckIo = defaultIo(config)):
   let polled: PollResult;
   try {
     polled = await poller.pollOnce();
-    // More connections on the replicas than in PostgreSQL can be a pool opening one between
-    // the two counts: a second poll tells a race from a wrong --coder.role/--coder.database.
-    if ((polled.capacity?.unaccounted ?? 0) < 0) polled = await poller.pollOnce();
+    // Unaccounted connections either way can be a pool opening or closing one between the
+    // two counts: a second poll tells a race from a wrong --coder.role/--coder.database
+    // (fewer in PostgreSQL), or from connections each replica really holds outside its pool
+    // (more: the finding names --coder.extra-connections only when both polls agree).
+    if ((polled.capacity?.unaccounted ?? 0) !== 0) polled = await poller.pollOnce();
   } finally {
     await close();
   }

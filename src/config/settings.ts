@@ -92,7 +92,7 @@ export const settingsByFlag = {
   'coder.extra-connections': {
     defaultText: '1',
     default: '1',
-    help: 'Connections each replica holds outside its pool (the pubsub LISTEN connection).',
+    help: "Connections each replica holds outside its pool, at least: the pubsub LISTEN (releases with the chat pubsub's batch sender hold 2). Where PostgreSQL shows a replica holding more (by its address), the budget counts the most it held over --capacity.demand-window.",
     schema: nonNegativeInt,
   },
   'coder.replicas': {

@@ -138,7 +138,13 @@ export const metricFamilies = {
     type: 'gauge',
     section: 'capacity',
     labels: [],
-    help: 'Coder connections no scraped replica explains (a replica not scraped, or a leak).',
+    help: "Coder connections no replica explains: Uc minus each replica's backends where its address tells them, else its open connections plus its LISTEN (a replica not scraped, a starting pod, connections outside the pools the budget does not count, a leak).",
+  },
+  unaccounted_per_replica_connections: {
+    type: 'gauge',
+    section: 'capacity',
+    labels: [],
+    help: 'k when the unaccounted connections stayed k >= 1 per replica up through --capacity.demand-window: most likely k more outside each pool; set --coder.extra-connections to E + k. Absent otherwise.',
   },
 
   // ---- Each replica ----
@@ -163,6 +169,36 @@ export const metricFamilies = {
     section: 'replicas',
     labels: ['replica'],
     help: "The replica's go_sql_wait_duration_seconds_total.",
+  },
+  replica_backends: {
+    type: 'gauge',
+    section: 'replicas',
+    labels: ['replica'],
+    help: "Coder's backends from the replica's own address (pg_stat_activity.client_addr): what it holds as PostgreSQL sees it. Absent when the address is shared (SNAT, a proxy, PgBouncer) or matches nothing.",
+  },
+  replica_outside_pool_connections: {
+    type: 'gauge',
+    section: 'replicas',
+    labels: ['replica'],
+    help: "replica_backends - go_sql_open_connections: what the replica holds outside its pool (the LISTEN, the chat pubsub's batch sender). Absent with replica_backends.",
+  },
+  replica_extra_connections: {
+    type: 'gauge',
+    section: 'replicas',
+    labels: ['replica'],
+    help: 'Ei, the connections outside its pool that the budget gives the replica: max(--coder.extra-connections, the most it held outside its pool over --capacity.demand-window).',
+  },
+  replica_pubsub_connected: {
+    type: 'gauge',
+    section: 'replicas',
+    labels: ['replica'],
+    help: "The replica's coder_pubsub_connected (backend=\"postgres\", or unlabelled): 0 = its LISTEN is down, and coderd exits after 5 minutes without a pubsub heartbeat.",
+  },
+  replica_database_latency_seconds: {
+    type: 'gauge',
+    section: 'replicas',
+    labels: ['hostname'],
+    help: "Each live replica's own round trip to PostgreSQL, from Coder's replicas table (database_latency) with --coder.replicas-from-db; hostname is the pod name.",
   },
   replica_scrape_bytes: {
     type: 'gauge',

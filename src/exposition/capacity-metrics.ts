@@ -23,4 +23,5 @@ export function registerCapacityMetrics({ gauge, capacityGauge, phased }: Snapsh
   capacityGauge('recommended_pool_max_connections', (c) => c.recommendedPoolMax);
   capacityGauge('max_safe_replicas', (c) => c.maxSafeReplicas);
   capacityGauge('unaccounted_coder_connections', (c) => c.unaccounted);
+  capacityGauge('unaccounted_per_replica_connections', (c) => c.unaccountedPerReplica);
 }

@@ -1,7 +1,9 @@
 // Each Coder replica's pool as its go_sql_* metrics said it (the counters mirrored as
-// counters), one series per replica; a replica gone from discovery leaves no series.
+// counters), what PostgreSQL sees it hold, and its own latency as Coder's replicas table
+// says it; one series per replica, and a replica gone from discovery leaves no series.
 
 import type { FamilyName, LabelOf } from '../contract/metrics.js';
+import type { ReplicaFootprint } from '../model/replica-footprints.js';
 import type { ReplicaSample } from '../model/snapshot.js';
 import type { SnapshotGauges } from './snapshot-gauges.js';
 
@@ -25,4 +27,21 @@ export function registerReplicaMetrics({ gauge }: SnapshotGauges): void {
   perReplica('replica_wait_duration_seconds_total', (replica) => replica.waitDurationSeconds);
   perReplica('replica_scrape_bytes', (replica) => replica.scrapeBytes);
   perReplica('replica_pool_unbounded', (replica) => (replica.poolMax === null ? null : replica.poolMax === 0 ? 1 : 0));
+  perReplica('replica_pubsub_connected', (replica) => (replica.up ? replica.pubsubConnected : null));
+
+  // As PostgreSQL sees each replica (the model's footprints): absent where it cannot tell.
+  const perFootprint = (family: PerReplicaFamily, value: (footprint: ReplicaFootprint & { extra: number }) => number | null) =>
+    gauge(family, (set, r) => {
+      for (const footprint of r.capacity?.replicaFootprints ?? []) {
+        const v = value(footprint);
+        if (v !== null) set({ replica: footprint.replica }, v);
+      }
+    });
+  perFootprint('replica_backends', (footprint) => footprint.backends);
+  perFootprint('replica_outside_pool_connections', (footprint) => footprint.outsidePool);
+  perFootprint('replica_extra_connections', (footprint) => footprint.extra);
+
+  gauge('replica_database_latency_seconds', (set, r) => {
+    for (const row of r.snapshot.postgres?.replicaRows ?? []) set({ hostname: row.hostname }, row.databaseLatencySeconds);
+  });
 }

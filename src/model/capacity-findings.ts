@@ -62,12 +62,13 @@ export function capacityFindings(snapshot: Snapshot, capacity: Capacity, postgre
       detail: `${declaration.text} holds ${declaration.live} connections, more than the ${declaration.budget} declared: the budget counts the ${declaration.live} it holds, but the declaration no longer says what it may open. Raise it to its real pool size.`,
     });
   }
-  if (capacity.unaccounted !== null && capacity.unaccounted > 0) {
+  // A steady k per replica has its own finding (footprint-findings.ts), with the flag to set.
+  if (capacity.unaccounted !== null && capacity.unaccounted > 0 && capacity.unaccountedPerReplica === null) {
     findings.push({
       id: 'unaccounted-connections',
       severity: 'notice',
       title: 'Unaccounted Coder connections',
-      detail: `${plural(capacity.unaccounted, 'Coder connection')} that no scraped replica explains: a replica that cannot be scraped, one missing from --coder.targets, or another program using Coder's role.`,
+      detail: `${plural(capacity.unaccounted, 'Coder connection')} that no replica explains: a replica that cannot be scraped, one missing from --coder.targets, a replica starting up, or another program using Coder's role. ${capacity.coderBeyondBudget > 0 ? `The budget headroom counts the ${capacity.coderBeyondBudget} that no replica's budget covers.` : "They fit within the budget of the replicas that cannot be scraped."}`,
     });
   }
   return findings;

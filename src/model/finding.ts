@@ -1,5 +1,5 @@
 // What a finding is: one thing worth acting on, with how much it matters. Every group of
-// findings (blind-, capacity-, replica-, postgres-, unbudgeted-, pooler-findings.ts) builds
+// findings (blind-, capacity-, replica-, footprint-, postgres-, unbudgeted-, pooler-findings.ts) builds
 // this one shape, and the verdict, the status page and `check` read it.
 
 import type { BlindReason } from './blind.js';
@@ -26,6 +26,11 @@ export type FindingId =
   | 'privileges-missing'
   | 'superuser-role'
   | 'latency-high'
+  // footprint-findings.ts
+  | 'extra-connections-unbudgeted'
+  | 'replica-footprints-unknown'
+  | 'pubsub-disconnected'
+  | 'replica-latency-high'
   // unbudgeted-findings.ts
   | 'idle-in-transaction'
   | 'notify-queue-filling'

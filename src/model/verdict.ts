@@ -7,6 +7,7 @@ import type { Capacity } from './capacity.js';
 import { capacityFindings } from './capacity-findings.js';
 import type { Finding, Severity } from './finding.js';
 import type { PollResult } from './poll-result.js';
+import { footprintFindings } from './footprint-findings.js';
 import { postgresFindings } from './postgres-findings.js';
 import type { PostgresFailure } from './postgres-failure.js';
 import { poolerFindings, poolerVerdict, type PoolerVerdictKind } from './pooler-findings.js';
@@ -65,6 +66,7 @@ export function assess(result: PollResult | null, options: AssessOptions = {}): 
     return { ...down, severity: 'critical', fix: null, findings: sortFindings(findings) };
   }
   findings.push(...capacityFindings(snapshot, capacity, result.postgresFull));
+  findings.push(...footprintFindings(snapshot, capacity));
   findings.push(...postgresFindings(snapshot.postgres, capacity, options.judgeLatency === false ? null : result.roundTripSeconds));
   findings.push(...unbudgetedFindings(snapshot, capacity));
   findings.push(...poolerFindings(capacity));

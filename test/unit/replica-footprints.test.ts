@@ -3,10 +3,11 @@
 // connections no replica explains still count against the headroom.
 
 import { describe, expect, it } from 'vitest';
-import { computeCapacity, type Capacity } from '../../src/model/capacity.js';
+import { computeCapacity, evaluate, type Capacity } from '../../src/model/capacity.js';
 import { observeDemand } from '../../src/model/demand.js';
 import { footprintObservation } from '../../src/model/replica-footprints.js';
 import type { ReplicaSample, Snapshot } from '../../src/model/snapshot.js';
+import { assess } from '../../src/model/verdict.js';
 import { group, postgres, replica, snapshot } from '../support/snapshots.js';
 
 function capacityOf(input: Snapshot): Capacity {
@@ -124,5 +125,49 @@ describe('a replica that cannot be scraped', () => {
     expect(capacity.unaccounted).toBe(6);
     expect(capacity.coderBeyondBudget).toBe(0);
     expect(capacity.budgetHeadroom?.steady).toBe(-14);
+  });
+});
+
+describe('what the findings say about each replica', () => {
+  const findingsOf = (input: Snapshot) => {
+    const polled = polledOnce(input);
+    const { capacity, blind, postgresFull } = evaluate(polled);
+    return assess({ snapshot: polled, capacity, blind, postgresFull, postgresError: null, coderErrors: [], completedAt: 0, sources: [], roundTripSeconds: 0.001 }).findings;
+  };
+
+  it('names --coder.extra-connections 2 when the unaccounted stay 1 per replica behind a shared address', () => {
+    const findings = findingsOf(withSenders(() => '127.0.0.9'));
+    const extra = findings.find((finding) => finding.id === 'extra-connections-unbudgeted');
+    expect(extra?.title).toBe('Each replica holds 1 more connection outside its pool than the budget counts');
+    expect(extra?.detail).toContain('Set --coder.extra-connections 2');
+    expect(findings.find((finding) => finding.id === 'replica-footprints-unknown')?.detail).toContain('no Coder backend comes from its address');
+    expect(findings.map((finding) => finding.id)).not.toContain('unaccounted-connections');
+  });
+
+  it('says nothing of extra connections when each replica is measured and budgeted as it is', () => {
+    const ids = findingsOf(withSenders((i) => pods[i]!)).map((finding) => finding.id);
+    expect(ids).not.toContain('extra-connections-unbudgeted');
+    expect(ids).not.toContain('replica-footprints-unknown');
+    expect(ids).not.toContain('unaccounted-connections');
+  });
+
+  it('names a replica that lost its LISTEN, and keeps it budgeted', () => {
+    const input = withSenders((i) => pods[i]!);
+    const lost = { ...input, replicas: input.replicas.map((r, i) => (i === 1 ? { ...r, pubsubConnected: 0 } : r)) };
+    const finding = findingsOf(lost).find((f) => f.id === 'pubsub-disconnected');
+    expect(finding?.title).toBe('1 replica lost its pubsub LISTEN connection');
+    expect(finding?.detail).toContain('http://127.0.0.3:2112/metrics reports coder_pubsub_connected 0');
+    expect(capacityOf(lost).budget?.steady).toBe(66);
+  });
+
+  it("names the replica whose own round trip to PostgreSQL is 14.2 ms, from Coder's replicas table", () => {
+    const input = withSenders((i) => pods[i]!);
+    const rows = [
+      { hostname: 'coder-7d9f-abcde', relayAddress: 'http://127.0.0.2:6060', version: 'v2.30.0', error: '', databaseLatencySeconds: 0.0142 },
+      { hostname: 'coder-7d9f-fghij', relayAddress: 'http://127.0.0.3:6060', version: 'v2.30.0', error: '', databaseLatencySeconds: 0.0009 },
+    ];
+    const finding = findingsOf({ ...input, postgres: { ...input.postgres!, replicaRows: rows } }).find((f) => f.id === 'replica-latency-high');
+    expect(finding?.title).toBe("1 replica's own round trip to PostgreSQL is above 10.0 ms");
+    expect(finding?.detail).toMatch(/^coder-7d9f-abcde 14\.2 ms \(Coder's replicas table/);
   });
 });
