@@ -91,7 +91,7 @@ const rendered = new Map<string, KubernetesObject[]>();
 
 beforeAll(() => {
   renderer = findRenderer();
-  for (const overlay of ['base', 'prometheus-operator', 'prometheus-operator/rules', 'sidecar/prometheus-operator']) rendered.set(overlay, render(renderer, path.join(k8s, overlay)));
+  for (const overlay of ['base', 'overlays/monitor-pair', 'prometheus-operator', 'prometheus-operator/rules', 'sidecar/prometheus-operator']) rendered.set(overlay, render(renderer, path.join(k8s, overlay)));
   rendered.set('base + components/password-file', renderComposed(renderer, { resources: [path.join(k8s, 'base')], components: [path.join(k8s, 'components/password-file')] }));
   rendered.set('prometheus-operator + components/password-file', renderComposed(renderer, { resources: [path.join(k8s, 'prometheus-operator')], components: [path.join(k8s, 'components/password-file')] }));
   rendered.set('sidecar post-render over the chart', parseObjects(postRender(chartRender).stdout));
@@ -195,6 +195,21 @@ describe('the Deployment install (base)', () => {
       { name: 'db-password', mountPath: '/run/secrets/coder-pg-capacity-db', readOnly: true },
     ]);
     expectLockedDown(container);
+  });
+});
+
+describe('the monitor pair (overlays/monitor-pair)', () => {
+  const objects = () => rendered.get('overlays/monitor-pair')!;
+
+  it("runs the base's monitor twice, and a drain evicts one at a time", () => {
+    const deployment = find<Deployment>(objects(), 'Deployment', 'coder-pg-capacity');
+    expect(deployment.spec.replicas).toBe(2);
+    expect(monitorContainer(deployment)).toEqual(monitorContainer(find<Deployment>(rendered.get('base')!, 'Deployment', 'coder-pg-capacity')));
+    const budget = find<KubernetesObject & { spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } } }>(objects(), 'PodDisruptionBudget', 'coder-pg-capacity');
+    expect(budget.spec.minAvailable).toBe(1);
+    expect(Object.keys(budget.spec.selector.matchLabels).length).toBeGreaterThan(0);
+    for (const [label, value] of Object.entries(budget.spec.selector.matchLabels)) expect(deployment.spec.template.metadata.labels[label]).toBe(value);
+    expect(new Set(objects().map((o) => o.metadata.namespace))).toEqual(new Set(['coder']));
   });
 });
 

@@ -4,6 +4,7 @@
 // is an error, never a pass.
 
 import { Deployment } from 'kubernetes-models/apps/v1';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Pod, Service, ServiceAccount } from 'kubernetes-models/v1';
 import type { KubernetesObject } from './kustomize.js';
 
@@ -18,6 +19,7 @@ const coreModels: Record<string, ModelClass> = {
   'v1/Service': Service as unknown as ModelClass,
   'v1/ServiceAccount': ServiceAccount as unknown as ModelClass,
   'apps/v1/Deployment': Deployment as unknown as ModelClass,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget as unknown as ModelClass,
 };
 
 export const OPERATOR_MODELS_PACKAGE = '@kubernetes-models/prometheus-operator';
