@@ -22,6 +22,8 @@ export type FootprintGap =
 
 export interface ReplicaFootprint {
   replica: string;
+  /** Its pod name, from Coder's replicas table (--coder.replicas-from-db) where a row's relay address has its address. */
+  hostname: string | null;
   /** The address its backends come from: its own, or for a target on localhost (a sidecar's coderd) the monitor's. */
   address: string | null;
   /** Fi: Coder's backends from that address; null when `gap` says why not. */
@@ -65,8 +67,23 @@ export function replicaFootprints(pg: PostgresFacts, replicas: readonly ReplicaS
               : null;
     const backends = gap === null && address !== null ? (backendsAt.get(address) ?? 0) : null;
     const outsidePool = backends !== null && replica.up && replica.open !== null ? backends - replica.open : null;
-    return { replica: replica.replica, address, backends, outsidePool, gap };
+    return { replica: replica.replica, hostname: hostnameAt(pg, address ?? replica.address), address, backends, outsidePool, gap };
   });
+}
+
+/** The hostname of the replicas-table row whose relay address (http://<pod IP>:<port>) is at `address`. */
+function hostnameAt(pg: PostgresFacts, address: string | null): string | null {
+  if (address === null) return null;
+  const row = (pg.replicaRows ?? []).find((candidate) => relayHost(candidate.relayAddress) === address);
+  return row?.hostname ?? null;
+}
+
+function relayHost(relayAddress: string): string | null {
+  try {
+    return new URL(relayAddress).hostname.replace(/^\[(.*)\]$/, '$1');
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -42,6 +42,7 @@ ul.findings p { margin: 2px 0 0; color: #374151; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
 pre { background: #f3f4f6; border-radius: 4px; padding: 4px 8px; margin: 4px 0 0; white-space: pre-wrap; }
 .none { color: var(--muted); margin: 0; }
+.dim { color: var(--muted); }
 .slotbar { position: relative; margin: 0 0 4px; }
 .markers-above { position: relative; height: 38px; }
 .marker { position: absolute; height: 20px; white-space: nowrap; font-size: 12.5px; font-weight: 600; }

@@ -12,7 +12,7 @@ import type { PollHistory } from '../model/history.js';
 import { renderHistoryChart } from './history-chart.js';
 import { formatDuration } from '../model/wording.js';
 import { otherBudgetRows } from './other-budget-rows.js';
-import { plannedOnly, replicaRows } from './replica-rows.js';
+import { coderTableRows, plannedOnly, replicaRows } from './replica-rows.js';
 import { poolerFigureRows, poolerInstanceRows } from './pooler-rows.js';
 import { redactUrl } from '../redact.js';
 import { html, raw, type SafeHtml } from './html.js';
@@ -155,20 +155,28 @@ function renderOtherBudgets(result: PollResult): SafeHtml | '' {
 
 function renderReplicas(result: PollResult | null): SafeHtml | '' {
   if (!result) return '';
-  const rows = replicaRows(result.snapshot).map(
+  const rows = replicaRows(result.snapshot, result.capacity).map(
     (row) => html`<tr data-replica="${row.replica}">
-  <td class="name">${redactUrl(row.replica)}</td>
+  <td class="name">${row.hostname ? html`${row.hostname} <span class="dim">${redactUrl(row.replica)}</span>` : redactUrl(row.replica)}</td>
   <td class="${row.up ? 'up' : 'down'}">${row.up ? 'up' : 'down'}</td>
   <td class="num">${row.poolMax}</td><td class="num">${row.open}</td><td class="num">${row.inUse}</td><td class="num">${row.idle}</td><td class="num">${row.waits}</td>
+  <td class="num">${row.backends}</td><td class="num">${row.outsidePool}</td><td class="num">${row.extra}</td>
 </tr>`,
   );
   const planned = plannedOnly(result.snapshot, result.capacity);
   const footer = planned
-    ? html`<tfoot><tr><td colspan="7">${planned.text}</td></tr></tfoot>`
+    ? html`<tfoot><tr><td colspan="10">${planned.text}</td></tr></tfoot>`
     : '';
   const table =
     rows.length > 0 || planned
-      ? html`<table class="replicas"><thead><tr><th>replica</th><th>up</th><th class="num">pool max</th><th class="num">open</th><th class="num">in use</th><th class="num">idle</th><th class="num">waits</th></tr></thead><tbody>${rows}</tbody>${footer}</table>`
+      ? html`<table class="replicas"><thead><tr><th>replica</th><th>up</th><th class="num">pool max</th><th class="num">open</th><th class="num">in use</th><th class="num">idle</th><th class="num">waits</th><th class="num" title="Coder's backends from its address, as PostgreSQL sees them">backends</th><th class="num" title="backends - open: the LISTEN, a sender">outside pool</th><th class="num" title="what the budget gives it outside its pool">budgeted extra</th></tr></thead><tbody>${rows}</tbody>${footer}</table>`
       : html`<p class="none">No Coder replica configured (--coder.targets).</p>`;
-  return html`<section class="card" id="replicas"><h2>Coder replicas</h2>${table}</section>`;
+  const own = coderTableRows(result.snapshot).map(
+    (row) => html`<tr data-hostname="${row.hostname}"><td class="name">${row.hostname}</td><td>${row.version}</td><td class="num${row.slow ? ' bad' : ''}">${row.latency}</td><td>${row.error === '' ? '–' : row.error}</td></tr>`,
+  );
+  const coderTable =
+    own.length > 0
+      ? html`<h3>As Coder sees itself (its replicas table)</h3><table class="replicas"><thead><tr><th>hostname</th><th>version</th><th class="num">its latency to PostgreSQL</th><th>error</th></tr></thead><tbody>${own}</tbody></table>`
+      : '';
+  return html`<section class="card" id="replicas"><h2>Coder replicas</h2>${table}${coderTable}</section>`;
 }

@@ -11,7 +11,7 @@ import type { Assessment } from '../model/verdict.js';
 import type { MaxConnectionsFit } from '../model/max-connections-fit.js';
 import { formatCount, formatPercent, plural } from '../model/wording.js';
 import { otherBudgetRows } from './other-budget-rows.js';
-import { plannedOnly, replicaRows } from './replica-rows.js';
+import { coderTableRows, plannedOnly, replicaRows } from './replica-rows.js';
 import { poolerFigureRows, poolerInstanceRows } from './pooler-rows.js';
 
 export interface TerminalReportInput {
@@ -177,7 +177,7 @@ export function renderTerminalReport(input: TerminalReportInput): string {
   }
   out.push(...poolerSection(input));
 
-  const replicas = replicaRows(input.scraped);
+  const replicas = replicaRows(input.scraped, result.capacity);
   const planned = plannedOnly(result.snapshot, result.capacity);
   out.push('Coder replicas');
   if (replicas.length === 0 && !planned) {
@@ -186,13 +186,29 @@ export function renderTerminalReport(input: TerminalReportInput): string {
     out.push(
       alignColumns(
         [
-          ['REPLICA', 'UP', 'POOL MAX', 'OPEN', 'IN USE', 'IDLE', 'WAITS'],
-          ...replicas.map((row) => [redactUrl(row.replica), row.up ? 'up' : 'DOWN', row.poolMax, row.open, row.inUse, row.idle, row.waits]),
+          ['REPLICA', 'UP', 'POOL MAX', 'OPEN', 'IN USE', 'IDLE', 'WAITS', 'BACKENDS', 'OUTSIDE POOL', 'BUDGETED EXTRA'],
+          ...replicas.map((row) => [
+            row.hostname ? `${row.hostname} (${redactUrl(row.replica)})` : redactUrl(row.replica),
+            row.up ? 'up' : 'DOWN',
+            row.poolMax,
+            row.open,
+            row.inUse,
+            row.idle,
+            row.waits,
+            row.backends,
+            row.outsidePool,
+            row.extra,
+          ]),
         ],
-        [2, 3, 4, 5, 6],
+        [2, 3, 4, 5, 6, 7, 8, 9],
       ),
     );
     if (planned) out.push(`  ${planned.text}`);
+  }
+  const own = coderTableRows(result.snapshot);
+  if (own.length > 0) {
+    out.push('', "As Coder sees itself (its replicas table)");
+    out.push(alignColumns([['HOSTNAME', 'VERSION', 'LATENCY', 'ERROR'], ...own.map((row) => [row.hostname, row.version, row.slow ? `${row.latency} (slow)` : row.latency, row.error === '' ? '–' : row.error])], [2]));
   }
   out.push('');
 

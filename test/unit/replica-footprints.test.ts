@@ -8,6 +8,8 @@ import { observeDemand } from '../../src/model/demand.js';
 import { footprintObservation } from '../../src/model/replica-footprints.js';
 import type { ReplicaSample, Snapshot } from '../../src/model/snapshot.js';
 import { assess } from '../../src/model/verdict.js';
+import { createMetrics } from '../../src/exposition/metrics.js';
+import { renderStatusPage } from '../../src/views/status-page.js';
 import { group, postgres, replica, snapshot } from '../support/snapshots.js';
 
 function capacityOf(input: Snapshot): Capacity {
@@ -169,5 +171,35 @@ describe('what the findings say about each replica', () => {
     const finding = findingsOf({ ...input, postgres: { ...input.postgres!, replicaRows: rows } }).find((f) => f.id === 'replica-latency-high');
     expect(finding?.title).toBe("1 replica's own round trip to PostgreSQL is above 10.0 ms");
     expect(finding?.detail).toMatch(/^coder-7d9f-abcde 14\.2 ms \(Coder's replicas table/);
+  });
+});
+
+describe("Coder's own view of its replicas (--coder.replicas-from-db)", () => {
+  const rows = [
+    { hostname: 'coder-7d9f-abcde', relayAddress: 'http://127.0.0.2:6060', version: 'v2.30.0', error: '', databaseLatencySeconds: 0.0142 },
+    { hostname: 'coder-7d9f-fghij', relayAddress: 'http://127.0.0.3:6060', version: 'v2.30.0', error: 'derp unreachable', databaseLatencySeconds: 0.0009 },
+  ];
+  const input = withSenders((i) => pods[i]!);
+  const polled = polledOnce({ ...input, postgres: { ...input.postgres!, replicaRows: rows } });
+  const result = { snapshot: polled, ...evaluate(polled), postgresError: null, coderErrors: [], completedAt: 0, sources: [], roundTripSeconds: 0.001 };
+
+  it('names each replica by its pod where its relay address has the replica\'s address', () => {
+    expect(result.capacity?.replicaFootprints.map((footprint) => footprint.hostname)).toEqual(['coder-7d9f-abcde', 'coder-7d9f-fghij', null]);
+  });
+
+  it('exposes each replica\'s own latency in seconds: 14200 us reads 0.0142', async () => {
+    const metrics = createMetrics(() => result, 'test');
+    metrics.record(result);
+    const text = await metrics.render();
+    expect(text).toContain('coder_pg_capacity_replica_database_latency_seconds{hostname="coder-7d9f-abcde"} 0.0142');
+    expect(text).toContain('coder_pg_capacity_replica_backends{replica="http://127.0.0.2:2112/metrics"} 7');
+    expect(text).toContain('coder_pg_capacity_replica_outside_pool_connections{replica="http://127.0.0.2:2112/metrics"} 2');
+  });
+
+  it('shows the hostname, the version, the slow latency and the error on the status page', () => {
+    const page = renderStatusPage(result, { version: 'test', now: 0 });
+    expect(page).toContain('<td class="name">coder-7d9f-abcde <span class="dim">http://127.0.0.2:2112/metrics</span></td>');
+    expect(page).toMatch(/<tr data-hostname="coder-7d9f-abcde"><td class="name">coder-7d9f-abcde<\/td><td>v2.30.0<\/td><td class="num bad">14.2 ms<\/td>/);
+    expect(page).toContain('derp unreachable');
   });
 });
