@@ -11,7 +11,9 @@ import {
   type StandInReplica,
   type StandInReplicaOptions,
 } from '../../dev/stand-in-replica.js';
+import { createTestPki, type TestPki } from '../support/certificates.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { enableTls } from '../support/postgres-tls.js';
 
 const STARTUP_MS = 120_000;
 
@@ -357,6 +359,42 @@ describe('a stand-in replica', () => {
       }),
     ).rejects.toThrow(/127\.0\.0\.1:\d+\/postgres failed: password authentication failed/);
     await expect.poll(() => backends('refused-stand-in')).toBe(0);
+  });
+});
+
+describe('a stand-in replica on its own address over TLS', () => {
+  let server: TestPostgres;
+  let pki: TestPki;
+
+  beforeAll(async () => {
+    [server, pki] = await Promise.all([startPostgres(), createTestPki()]);
+    const certificate = await pki.server({ ip: ['127.0.0.1'] });
+    await enableTls(server, certificate, pki.ca.cert, []);
+  }, STARTUP_MS);
+
+  afterAll(async () => {
+    await server?.destroy();
+    await pki?.remove();
+  }, STARTUP_MS);
+
+  it('still verifies the server and encrypts every connection it binds to its address', async () => {
+    const connectionString = `${server.url()}?sslmode=verify-full&sslrootcert=${encodeURIComponent(pki.ca.cert)}`;
+    const replica = await startStandInReplica({ connectionString, poolMax: 10, open: 3, address: '127.0.0.2', sender: true, applicationName: 'tls-pod' });
+    try {
+      const admin = await server.admin();
+      try {
+        const { rows } = await admin.query<{ addr: string; ssl: boolean; n: number }>(
+          `SELECT host(a.client_addr) AS addr, s.ssl, count(*)::int AS n
+             FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid)
+            WHERE a.application_name = 'tls-pod' GROUP BY 1, 2`,
+        );
+        expect(rows).toEqual([{ addr: '127.0.0.2', ssl: true, n: 5 }]);
+      } finally {
+        await admin.end();
+      }
+    } finally {
+      await replica.close();
+    }
   });
 });
 
