@@ -30,16 +30,16 @@ afterAll(async () => {
   await cluster?.stop();
 }, 60_000);
 
-function standIn(connectionString: string, poolMax: number, port = 0): Promise<StandInReplica> {
-  return startStandInReplica({ connectionString, poolMax, open: OPEN_PER_REPLICA, inUse: 2, port, applicationName: '' });
+function standIn(connectionString: string, poolMax: number, address: string, port: number): Promise<StandInReplica> {
+  return startStandInReplica({ connectionString, poolMax, open: OPEN_PER_REPLICA, inUse: 2, address, port, applicationName: '' });
 }
 
-/** Replaces one stand-in by a new one on the same address: a pod restarted with a new setting. */
+/** Replaces one stand-in by a new one at the same address and port: a pod restarted with a new setting. */
 async function restartWithPoolMax(index: number, poolMax: number, connectionString: string): Promise<void> {
   const old = replicas[index]!;
-  const port = Number(new URL(old.url).port);
+  const { hostname, port } = new URL(old.url);
   await old.close();
-  replicas[index] = await standIn(connectionString, poolMax, port);
+  replicas[index] = await standIn(connectionString, poolMax, hostname, Number(port));
 }
 
 // The reference scenario, with Prometheus and Alertmanager watching it: available 57,

@@ -115,7 +115,9 @@ describe('the status page on the reference scenario', () => {
       expect(await rows.count()).toBe(3);
       for (const replica of replicas) {
         const cells = await page.locator(`#replicas tr[data-replica="${replica.url}"] td`).allInnerTexts();
-        expect(cells).toEqual([replica.url, 'up', '20', '5', '2', '3', '0']);
+        // Pool max, open, in use, idle, waits; then PostgreSQL's view from its own address:
+        // 6 backends, 1 outside the pool (the LISTEN), 1 budgeted outside it.
+        expect(cells).toEqual([replica.url, 'up', '20', '5', '2', '3', '0', '6', '1', '1']);
       }
       expect(await page.locator('meta[http-equiv="refresh"]').getAttribute('content')).toBe('15');
       expect(await page.content()).not.toContain(MONITOR_PASSWORD);
