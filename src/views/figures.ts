@@ -45,7 +45,8 @@ export function figureRows(snapshot: Snapshot & { postgres: PostgresFacts }, cap
   const pg = snapshot.postgres;
   const { plan } = snapshot;
   const P = capacity.largestPoolMax;
-  const E = plan.extraConnections;
+  // max Ei: what the budget gives a replica outside its pool (measured, at least --coder.extra-connections).
+  const E = capacity.extraConnections;
   const surge = capacity.surgePods;
   const stopping = capacity.unavailablePods;
   const surgePods = `+ ${surge} surge${stopping > 0 ? ` and ${stopping} stopping` : ''} ${surge + stopping === 1 ? 'pod' : 'pods'}`;
