@@ -2,6 +2,8 @@
 // (collectors.NewDBStatsCollector) and for coderd's pubsub gauge: what a stand-in
 // replica serves and what tests build expositions from.
 
+import type { PoolCloseReason } from '../src/model/pool-closes.js';
+
 /** The numbers of Go's sql.DBStats, as client_golang's DBStatsCollector exports them. */
 export interface DbStats {
   /** go_sql_max_open_connections; 0 means unlimited in Go. */
@@ -12,18 +14,20 @@ export interface DbStats {
   idle?: number;
   waitCount?: number;
   waitDurationSeconds?: number;
-  maxIdleClosed?: number;
-  maxIdleTimeClosed?: number;
-  maxLifetimeClosed?: number;
+  /** go_sql_<reason>_closed_total by reason (Go's MaxIdleClosed, MaxIdleTimeClosed, MaxLifetimeClosed); each defaults to 0. */
+  closed?: Partial<Record<PoolCloseReason, number>>;
   /** The db_name label; coderd registers the collector with "". */
   dbName?: string;
 }
+
+/** DbStats with every default filled in. */
+export type FullDbStats = Required<Omit<DbStats, 'closed'>> & { closed: Record<PoolCloseReason, number> };
 
 interface DbStatsFamily {
   name: string;
   type: 'gauge' | 'counter';
   help: string;
-  value: (s: Required<DbStats>) => number;
+  value: (s: FullDbStats) => number;
 }
 
 // Exact names, types and HELP texts of client_golang's collectors.NewDBStatsCollector.
@@ -36,9 +40,9 @@ const DB_STATS_FAMILIES: readonly DbStatsFamily[] = sortByName([
   { name: 'go_sql_idle_connections', type: 'gauge', help: 'The number of idle connections.', value: (s) => s.idle },
   { name: 'go_sql_wait_count_total', type: 'counter', help: 'The total number of connections waited for.', value: (s) => s.waitCount },
   { name: 'go_sql_wait_duration_seconds_total', type: 'counter', help: 'The total time blocked waiting for a new connection.', value: (s) => s.waitDurationSeconds },
-  { name: 'go_sql_max_idle_closed_total', type: 'counter', help: 'The total number of connections closed due to SetMaxIdleConns.', value: (s) => s.maxIdleClosed },
-  { name: 'go_sql_max_idle_time_closed_total', type: 'counter', help: 'The total number of connections closed due to SetConnMaxIdleTime.', value: (s) => s.maxIdleTimeClosed },
-  { name: 'go_sql_max_lifetime_closed_total', type: 'counter', help: 'The total number of connections closed due to SetConnMaxLifetime.', value: (s) => s.maxLifetimeClosed },
+  { name: 'go_sql_max_idle_closed_total', type: 'counter', help: 'The total number of connections closed due to SetMaxIdleConns.', value: (s) => s.closed.max_idle },
+  { name: 'go_sql_max_idle_time_closed_total', type: 'counter', help: 'The total number of connections closed due to SetConnMaxIdleTime.', value: (s) => s.closed.max_idle_time },
+  { name: 'go_sql_max_lifetime_closed_total', type: 'counter', help: 'The total number of connections closed due to SetConnMaxLifetime.', value: (s) => s.closed.max_lifetime },
 ]);
 
 function sortByName(families: DbStatsFamily[]): DbStatsFamily[] {
@@ -104,7 +108,7 @@ export function formatGoFloat(value: number): string {
   return String(value);
 }
 
-export function withDefaults(stats: DbStats): Required<DbStats> {
+export function withDefaults(stats: DbStats): FullDbStats {
   return {
     maxOpen: stats.maxOpen,
     open: stats.open,
@@ -112,9 +116,11 @@ export function withDefaults(stats: DbStats): Required<DbStats> {
     idle: stats.idle ?? stats.open - stats.inUse,
     waitCount: stats.waitCount ?? 0,
     waitDurationSeconds: stats.waitDurationSeconds ?? 0,
-    maxIdleClosed: stats.maxIdleClosed ?? 0,
-    maxIdleTimeClosed: stats.maxIdleTimeClosed ?? 0,
-    maxLifetimeClosed: stats.maxLifetimeClosed ?? 0,
+    closed: {
+      max_idle: stats.closed?.max_idle ?? 0,
+      max_idle_time: stats.closed?.max_idle_time ?? 0,
+      max_lifetime: stats.closed?.max_lifetime ?? 0,
+    },
     dbName: stats.dbName ?? '',
   };
 }

@@ -7,8 +7,9 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import zlib from 'node:zlib';
 import pg from 'pg';
+import type { PoolCloseReason } from '../src/model/pool-closes.js';
 import { ConnectionActivity } from './connection-activity.js';
-import { filterFamilies, formatDbStats, formatFillerSeries, formatPubsubConnected, withDefaults, type DbStats } from './client-golang-format.js';
+import { filterFamilies, formatDbStats, formatFillerSeries, formatPubsubConnected, withDefaults, type FullDbStats } from './client-golang-format.js';
 import { streamFrom } from './local-address.js';
 
 export { formatDbStats, formatFillerSeries, formatGoFloat, formatPubsubConnected, type DbStats, type PubsubBackend } from './client-golang-format.js';
@@ -84,8 +85,8 @@ export interface StandInReplica {
   setInUse(n: number): void;
   /** Connections left idle in a transaction; counted in go_sql_in_use_connections too. */
   setIdleInTransaction(n: number): Promise<void>;
-  /** Bumps go_sql_max_idle_closed_total and its siblings (no connection is really closed). */
-  addClosed(closed: { maxIdle?: number; maxIdleTime?: number; maxLifetime?: number }): void;
+  /** Bumps go_sql_<reason>_closed_total by reason (no connection is really closed). */
+  addClosed(closed: Partial<Record<PoolCloseReason, number>>): void;
   /**
    * When true, requests are accepted and never answered (a stuck replica); requests
    * already hanging stay so until the client gives up or close().
@@ -99,7 +100,7 @@ export interface StandInReplica {
    */
   setPubsubConnected(connected: boolean): Promise<void>;
   /** What /metrics would show now. */
-  stats(): Required<DbStats> & { pubsubConnected: boolean };
+  stats(): FullDbStats & { pubsubConnected: boolean };
   /** Ends every connection and the HTTP server. */
   close(): Promise<void>;
 }
@@ -142,7 +143,7 @@ class Replica implements StandInReplica {
   #inUse: number;
   #idleInTransaction: number;
   readonly #activity = new ConnectionActivity();
-  #closes = { maxIdle: 0, maxIdleTime: 0, maxLifetime: 0 };
+  #closes: Record<PoolCloseReason, number> = { max_idle: 0, max_idle_time: 0, max_lifetime: 0 };
   #hang = false;
   #closed = false;
   #waitCount = 0;
@@ -237,11 +238,11 @@ class Replica implements StandInReplica {
     return this.#schedule(() => this.#arrange());
   }
 
-  addClosed(closed: { maxIdle?: number; maxIdleTime?: number; maxLifetime?: number }): void {
+  addClosed(closed: Partial<Record<PoolCloseReason, number>>): void {
     this.#closes = {
-      maxIdle: this.#closes.maxIdle + (closed.maxIdle ?? 0),
-      maxIdleTime: this.#closes.maxIdleTime + (closed.maxIdleTime ?? 0),
-      maxLifetime: this.#closes.maxLifetime + (closed.maxLifetime ?? 0),
+      max_idle: this.#closes.max_idle + (closed.max_idle ?? 0),
+      max_idle_time: this.#closes.max_idle_time + (closed.max_idle_time ?? 0),
+      max_lifetime: this.#closes.max_lifetime + (closed.max_lifetime ?? 0),
     };
   }
 
@@ -269,7 +270,7 @@ class Replica implements StandInReplica {
     this.#waitDurationSeconds += seconds;
   }
 
-  stats(): Required<DbStats> & { pubsubConnected: boolean } {
+  stats(): FullDbStats & { pubsubConnected: boolean } {
     const open = this.#pool.length;
     const inUse = Math.min(this.#inUse + this.#idleInTransaction, open);
     return {
@@ -279,9 +280,7 @@ class Replica implements StandInReplica {
         inUse,
         waitCount: this.#waitCount,
         waitDurationSeconds: this.#waitDurationSeconds,
-        maxIdleClosed: this.#closes.maxIdle,
-        maxIdleTimeClosed: this.#closes.maxIdleTime,
-        maxLifetimeClosed: this.#closes.maxLifetime,
+        closed: this.#closes,
       }),
       pubsubConnected: this.#pubsubConnected,
     };

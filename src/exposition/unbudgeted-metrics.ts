@@ -2,7 +2,7 @@
 // a transaction per owner, the NOTIFY queue's fill, each replica's pool closes by reason
 // (mirrored counters), and the needed pool max over the demand window.
 
-import { poolCloseField, poolCloseReasons } from '../model/unbudgeted.js';
+import { poolCloseReasons } from '../model/pool-closes.js';
 import type { SnapshotGauges } from './snapshot-gauges.js';
 
 export function registerUnbudgetedMetrics({ gauge, capacityGauge }: SnapshotGauges): void {
@@ -16,7 +16,7 @@ export function registerUnbudgetedMetrics({ gauge, capacityGauge }: SnapshotGaug
     for (const replica of r.snapshot.replicas) {
       if (!replica.up || replica.closed === null) continue;
       for (const reason of poolCloseReasons) {
-        const value = replica.closed[poolCloseField[reason]];
+        const value = replica.closed[reason];
         if (value !== null) set({ replica: replica.replica, reason }, value);
       }
     }

@@ -3,7 +3,10 @@
 
 import type { DemandWindow } from './demand.js';
 import type { PostgresFailure } from './postgres-failure.js';
+import type { PoolCloses } from './pool-closes.js';
 import type { PoolerObservation } from './pooler.js';
+
+export type { PoolCloses } from './pool-closes.js';
 
 /** Who a PostgreSQL client backend belongs to. */
 export type ConnectionOwner = 'coder' | 'other' | 'monitor';
@@ -107,13 +110,6 @@ export interface PostgresFacts {
   idleInTransaction: { owner: ConnectionOwner; oldestSeconds: number }[];
   /** pg_notification_queue_usage(): the share of the NOTIFY queue in use, 0 to 1. */
   notifyQueueUsage: number;
-}
-
-/** Connections a pool closed (and will reopen), by why: go_sql_max_idle_closed_total and its siblings. */
-export interface PoolCloses {
-  maxIdle: number | null;
-  maxIdleTime: number | null;
-  maxLifetime: number | null;
 }
 
 /** What one Coder replica's /metrics said (or last said). */

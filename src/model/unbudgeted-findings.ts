@@ -4,9 +4,9 @@
 
 import type { Capacity } from './capacity.js';
 import type { Finding } from './finding.js';
+import type { PoolCloseReason } from './pool-closes.js';
 import type { Snapshot } from './snapshot.js';
 import { thresholds } from './thresholds.js';
-import type { PoolCloseReason } from './unbudgeted.js';
 import { formatDuration, formatPercent, plural } from './wording.js';
 
 /** A SQL string literal: role and database names may hold anything. */

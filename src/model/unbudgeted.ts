@@ -3,7 +3,8 @@
 // replica closes and reopens, each reopen a new PostgreSQL backend). Pure: ages come
 // computed by PostgreSQL, rates from the previous poll's counters and its distance in time.
 
-import type { ConnectionOwner, PoolCloses, Snapshot } from './snapshot.js';
+import { poolCloseReasons, type PoolCloseReason } from './pool-closes.js';
+import type { ConnectionOwner, Snapshot } from './snapshot.js';
 import { byCodeUnits } from './text-order.js';
 
 /** The states of a session inside a transaction block that is doing nothing. */
@@ -24,15 +25,8 @@ export interface ReplicaChurn {
   byReason: Record<PoolCloseReason, number | null>;
 }
 
-export const poolCloseReasons = ['max_idle', 'max_idle_time', 'max_lifetime'] as const;
-export type PoolCloseReason = (typeof poolCloseReasons)[number];
-
-/** go_sql_max_idle_closed_total and its siblings, by the reason label they carry on /metrics. */
-export const poolCloseField: Record<PoolCloseReason, keyof PoolCloses> = {
-  max_idle: 'maxIdle',
-  max_idle_time: 'maxIdleTime',
-  max_lifetime: 'maxLifetime',
-};
+// The reasons live in pool-closes.ts; src/contract/metrics.ts still imports them from here.
+export { poolCloseReasons, type PoolCloseReason } from './pool-closes.js';
 
 export interface UnbudgetedUse {
   /** Per owner with any; empty when none. */
@@ -81,9 +75,8 @@ export function poolChurn(snapshot: Snapshot): ReplicaChurn[] {
     const now = replica.closed;
     const byReason = Object.fromEntries(
       poolCloseReasons.map((reason) => {
-        const field = poolCloseField[reason];
-        const a = then[field];
-        const b = now[field];
+        const a = then[reason];
+        const b = now[reason];
         if (a === null || b === null) return [reason, null];
         return [reason, (b >= a ? b - a : b) / previous.secondsAgo];
       }),

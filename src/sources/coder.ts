@@ -276,7 +276,7 @@ export class CoderSource implements Source {
         waitCount: metrics.waitCount,
         waitDurationSeconds: metrics.waitDurationSeconds,
         pubsubConnected: metrics.pubsubConnected,
-        closed: { maxIdle: metrics.maxIdleClosed, maxIdleTime: metrics.maxIdleTimeClosed, maxLifetime: metrics.maxLifetimeClosed },
+        closed: metrics.closed,
         scrapeBytes: outcome.bytes,
       };
     });

@@ -161,9 +161,7 @@ export class PoolMetricsExtractor {
       waitCount: get('waitCount'),
       waitDurationSeconds: get('waitDurationSeconds'),
       pubsubConnected: get('pubsubConnected'),
-      maxIdleClosed: get('maxIdleClosed'),
-      maxIdleTimeClosed: get('maxIdleTimeClosed'),
-      maxLifetimeClosed: get('maxLifetimeClosed'),
+      closed: { max_idle: get('max_idle'), max_idle_time: get('max_idle_time'), max_lifetime: get('max_lifetime') },
     };
   }
 

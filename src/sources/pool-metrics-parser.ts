@@ -6,6 +6,8 @@
 // blanks before the metric name and Prometheus 3 quoted metric names (`{"name",...}`),
 // which no coderd emits.
 
+import { poolCloseReasons, type PoolCloseReason, type PoolCloses } from '../model/pool-closes.js';
+
 /** The database-pool figures of one coderd replica; null = family not in the body. */
 export interface PoolMetrics {
   /** go_sql_max_open_connections; 0 means unbounded in Go (no SetMaxOpenConns). */
@@ -22,15 +24,15 @@ export interface PoolMetrics {
   waitDurationSeconds: number | null;
   /** coder_pubsub_connected: the LISTEN connection outside the pool (0/1). */
   pubsubConnected: number | null;
-  /** go_sql_max_idle_closed_total: closed because the idle list was full (SetMaxIdleConns). */
-  maxIdleClosed: number | null;
-  /** go_sql_max_idle_time_closed_total (SetConnMaxIdleTime) */
-  maxIdleTimeClosed: number | null;
-  /** go_sql_max_lifetime_closed_total (SetConnMaxLifetime) */
-  maxLifetimeClosed: number | null;
+  /**
+   * go_sql_<reason>_closed_total, keyed by <reason>: max_idle (the idle list was full,
+   * SetMaxIdleConns), max_idle_time (SetConnMaxIdleTime), max_lifetime (SetConnMaxLifetime).
+   */
+  closed: PoolCloses;
 }
 
-export type PoolMetricField = keyof PoolMetrics;
+/** What one sample fills: a figure of PoolMetrics, or one reason of its closed. */
+export type PoolMetricField = Exclude<keyof PoolMetrics, 'closed'> | PoolCloseReason;
 
 const FIELD_BY_NAME: ReadonlyMap<string, PoolMetricField> = new Map<string, PoolMetricField>([
   ['go_sql_max_open_connections', 'maxOpen'],
@@ -40,9 +42,8 @@ const FIELD_BY_NAME: ReadonlyMap<string, PoolMetricField> = new Map<string, Pool
   ['go_sql_wait_count_total', 'waitCount'],
   ['go_sql_wait_duration_seconds_total', 'waitDurationSeconds'],
   ['coder_pubsub_connected', 'pubsubConnected'],
-  ['go_sql_max_idle_closed_total', 'maxIdleClosed'],
-  ['go_sql_max_idle_time_closed_total', 'maxIdleTimeClosed'],
-  ['go_sql_max_lifetime_closed_total', 'maxLifetimeClosed'],
+  // go_sql_max_idle_closed_total and its siblings: named by the reason, and so are we.
+  ...poolCloseReasons.map((reason) => [`go_sql_${reason}_closed_total`, reason] as const),
 ]);
 
 /** Every family the extractor reads: what a scrape asks coderd for by name[]. */

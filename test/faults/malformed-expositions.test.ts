@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scrapeReplica } from '../../src/sources/coder.js';
 import { reportFault } from '../support/faults.js';
-import { POOL_FAMILIES } from '../support/pool-families.js';
+import { POOL_FAMILIES, poolMetric } from '../support/pool-families.js';
 
 const FAMILIES = POOL_FAMILIES;
 
@@ -99,7 +99,7 @@ describe('fault: malformed expositions over a real connection', () => {
           return;
         }
         for (const [name, field] of FAMILIES) {
-          const value = outcome.metrics[field];
+          const value = poolMetric(outcome.metrics, field);
           if (value === null) continue;
           read++;
           const line = ours.find((l) => l.startsWith(name) && !/^[a-zA-Z0-9_:]/.test(l.slice(name.length)));

@@ -242,7 +242,7 @@ describe('a stand-in replica', () => {
 
   it('serves the closes added with addClosed as client_golang counters', async () => {
     const { replica } = await standIn({ poolMax: 10, open: 1 });
-    replica.addClosed({ maxIdle: 7, maxLifetime: 2 });
+    replica.addClosed({ max_idle: 7, max_lifetime: 2 });
     const text = await metrics(replica);
     expect(text).toContain('go_sql_max_idle_closed_total{db_name=""} 7\n');
     expect(text).toContain('go_sql_max_idle_time_closed_total{db_name=""} 0\n');

@@ -54,7 +54,7 @@ describe('the pool Coder needs', () => {
 describe("each replica's pool closes", () => {
   it('are counters, one series per reason, mirrored from go_sql_*_closed_total', async () => {
     const replica = replicas[1]!;
-    replica.addClosed({ maxIdle: 40, maxLifetime: 3 });
+    replica.addClosed({ max_idle: 40, max_lifetime: 3 });
     await vi.waitFor(async () => expect(await metric('replica_closed_connections_total', { replica: replica.url, reason: 'max_idle' })).toBe(40), { timeout: 10_000 });
     expect(await metric('replica_closed_connections_total', { replica: replica.url, reason: 'max_idle_time' })).toBe(0);
     expect(await metric('replica_closed_connections_total', { replica: replica.url, reason: 'max_lifetime' })).toBe(3);
@@ -64,7 +64,7 @@ describe("each replica's pool closes", () => {
 
   it('closing 500 between two polls is pool churn: a finding naming CODER_PG_CONN_MAX_IDLE, gone once the closes stop', async () => {
     const replica = replicas[1]!;
-    replica.addClosed({ maxIdle: 500 });
+    replica.addClosed({ max_idle: 500 });
     const findings = async () => ((await (await fetch(`${daemon.url}/api/v1/capacity`)).json()) as { findings: { id: string; detail: string }[] }).findings;
     await vi.waitFor(async () => expect((await findings()).find((finding) => finding.id === 'pool-churn')?.detail).toContain(`${replica.url} closes`), { timeout: 10_000 });
     expect((await findings()).find((finding) => finding.id === 'pool-churn')?.detail).toContain('Raise CODER_PG_CONN_MAX_IDLE');

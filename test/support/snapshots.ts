@@ -60,7 +60,7 @@ export function replica(name: string, overrides: Partial<ReplicaSample> = {}): R
     waitCount: 0,
     waitDurationSeconds: 0,
     pubsubConnected: 1,
-    closed: { maxIdle: 0, maxIdleTime: 0, maxLifetime: 0 },
+    closed: { max_idle: 0, max_idle_time: 0, max_lifetime: 0 },
     scrapeBytes: 1024,
     ...overrides,
   };

@@ -7,10 +7,10 @@ import {
   PoolMetricsExtractor,
   extractPoolMetrics,
 } from '../../src/sources/exposition-extractor.js';
-import type { PoolMetrics } from '../../src/sources/pool-metrics-parser.js';
-import { POOL_FAMILIES } from '../support/pool-families.js';
+import type { PoolMetricField, PoolMetrics } from '../../src/sources/pool-metrics-parser.js';
+import { POOL_FAMILIES, isCloseReason, poolMetric } from '../support/pool-families.js';
 
-type Field = keyof PoolMetrics;
+type Field = PoolMetricField;
 
 const FAMILIES = POOL_FAMILIES;
 
@@ -22,9 +22,7 @@ const NOTHING: PoolMetrics = {
   waitCount: null,
   waitDurationSeconds: null,
   pubsubConnected: null,
-  maxIdleClosed: null,
-  maxIdleTimeClosed: null,
-  maxLifetimeClosed: null,
+  closed: { max_idle: null, max_idle_time: null, max_lifetime: null },
 };
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -122,9 +120,7 @@ const CLIENT_GOLANG_EXPECTED: PoolMetrics = {
   waitCount: 1048576,
   waitDurationSeconds: 5321.907112374,
   pubsubConnected: 1,
-  maxIdleClosed: 2456789,
-  maxIdleTimeClosed: 0,
-  maxLifetimeClosed: 17,
+  closed: { max_idle: 2456789, max_idle_time: 0, max_lifetime: 17 },
 };
 
 // The same pool as client_golang's OpenMetrics encoder writes it (Accept:
@@ -165,9 +161,7 @@ const OPENMETRICS_EXPECTED: PoolMetrics = {
   waitCount: 12,
   waitDurationSeconds: 0.75,
   pubsubConnected: 0,
-  maxIdleClosed: null,
-  maxIdleTimeClosed: null,
-  maxLifetimeClosed: null,
+  closed: { max_idle: null, max_idle_time: null, max_lifetime: null },
 };
 
 describe('extractPoolMetrics on real exposition formats', () => {
@@ -619,8 +613,11 @@ function expectedFrom(lines: readonly Line[]): PoolMetrics {
     if (field === 'maxOpen' && value === 0) unbounded = true;
     sums.set(field, (sums.get(field) ?? 0) + value);
   }
-  const result = { ...NOTHING };
-  for (const [field, sum] of sums) result[field] = sum;
+  const result = { ...NOTHING, closed: { ...NOTHING.closed } };
+  for (const [field, sum] of sums) {
+    if (isCloseReason(field)) result.closed[field] = sum;
+    else result[field] = sum;
+  }
   if (unbounded) result.maxOpen = 0;
   return result;
 }
@@ -657,7 +654,7 @@ describe('properties', () => {
         const lines = [...others, ...ours];
         const result = extractChunks(cutAt(utf8(lines.join('\n')), cuts));
         for (const [name, field] of FAMILIES) {
-          const value = result[field];
+          const value = poolMetric(result, field);
           if (value === null) continue;
           const line = ours.find((l) => l.startsWith(name) && !/^[a-zA-Z0-9_:]/.test(l.slice(name.length)));
           expect(line).toBeDefined();

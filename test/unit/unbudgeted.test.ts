@@ -57,8 +57,8 @@ describe('pool churn', () => {
   /** Replica a's max_idle closes went from 100 to `after` in 15 s. */
   const churning = (after: number) =>
     snapshot({
-      replicas: [replica('a', { closed: { maxIdle: after, maxIdleTime: 0, maxLifetime: 4 } }), replica('b'), replica('c')],
-      previousCloses: { secondsAgo: 15, replicas: [{ replica: 'http://a:2112/metrics', closed: { maxIdle: 100, maxIdleTime: 0, maxLifetime: 4 } }] },
+      replicas: [replica('a', { closed: { max_idle: after, max_idle_time: 0, max_lifetime: 4 } }), replica('b'), replica('c')],
+      previousCloses: { secondsAgo: 15, replicas: [{ replica: 'http://a:2112/metrics', closed: { max_idle: 100, max_idle_time: 0, max_lifetime: 4 } }] },
     });
 
   it('is closes per second between two polls, by reason: 30 max_idle closes in 15 s is 2 a second', () => {
