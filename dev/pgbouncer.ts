@@ -18,6 +18,7 @@ import { CODER_PASSWORD, MONITOR_PASSWORD, OTHER_PASSWORD, holdConnections } fro
 import type { TestPostgres } from './embedded-postgres.js';
 import { RecentLines } from './recent-lines.js';
 import { freeLoopbackPort } from './free-port.js';
+import { endedAtExit } from './ended-at-exit.js';
 
 export type PoolMode = 'session' | 'transaction' | 'statement';
 
@@ -105,24 +106,8 @@ export const CLUSTER_USERS: PgbouncerUserOptions[] = [
   { name: 'analytics', password: OTHER_PASSWORD },
 ];
 
-// Processes and directories still alive when the test process exits are ended here. Kept on
-// globalThis: vitest may evaluate this module once per test file in one worker, and one
-// exit listener serves them all.
-const live: { children: Set<ChildProcess>; dirs: Set<string> } = (() => {
-  const key = Symbol.for('coder-pg-capacity.test-pgbouncer');
-  const holder = globalThis as { [key]?: { children: Set<ChildProcess>; dirs: Set<string> } };
-  let state = holder[key];
-  if (state === undefined) {
-    const created = { children: new Set<ChildProcess>(), dirs: new Set<string>() };
-    state = created;
-    holder[key] = created;
-    process.once('exit', () => {
-      for (const child of created.children) child.kill('SIGKILL');
-      for (const dir of created.dirs) rmSync(dir, { recursive: true, force: true });
-    });
-  }
-  return state;
-})();
+// PgBouncers still running when the test process exits.
+const live = endedAtExit('test-pgbouncer', 'SIGKILL');
 
 /** Starts a PgBouncer in front of `postgres`, ready to take connections when it resolves; fails naming the package when none is installed. */
 export async function startPgbouncer(options: StartPgbouncerOptions): Promise<TestPgbouncer> {

@@ -16,6 +16,7 @@ import pg from 'pg';
 import type { TestPostgres } from './embedded-postgres.js';
 import { freeLoopbackPort } from './free-port.js';
 import { RecentLines } from './recent-lines.js';
+import { endedAtExit } from './ended-at-exit.js';
 
 export interface StartStandbyOptions {
   /** application_name of its WAL receiver on the primary (pg_stat_replication); default 'standby'. */
@@ -66,24 +67,9 @@ const FILES_SKIPPED = new Set(['postmaster.pid', 'postmaster.opts', 'pg_internal
 /** Settings given on the primary's command line that the standby sets for itself. */
 const OWN_SETTINGS = new Set(['port', 'unix_socket_directories', 'data_directory', 'config_file', 'hba_file', 'ident_file']);
 
-// Standbys still running when the test process exits are ended here, their directories
-// removed. On globalThis: vitest may evaluate this module once per test file in one worker.
-const live: { children: Set<ChildProcess>; dirs: Set<string> } = (() => {
-  const key = Symbol.for('coder-pg-capacity.test-standby');
-  const holder = globalThis as { [key]?: { children: Set<ChildProcess>; dirs: Set<string> } };
-  let state = holder[key];
-  if (state === undefined) {
-    const created = { children: new Set<ChildProcess>(), dirs: new Set<string>() };
-    state = created;
-    holder[key] = created;
-    process.once('exit', () => {
-      // Immediate shutdown: the postmaster takes its backends down with it.
-      for (const child of created.children) child.kill('SIGQUIT');
-      for (const dir of created.dirs) rmSync(dir, { recursive: true, force: true });
-    });
-  }
-  return state;
-})();
+// Standbys still running when the test process exits: immediate shutdown (SIGQUIT), the
+// postmaster takes its backends down with it.
+const live = endedAtExit('test-standby', 'SIGQUIT');
 
 /** A hot standby of `primary`, streaming from it and ready for read-only queries when it resolves. */
 export async function startStandby(primary: TestPostgres, options: StartStandbyOptions = {}): Promise<TestStandby> {

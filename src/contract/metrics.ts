@@ -5,7 +5,7 @@
 
 import { blindReasons } from '../model/blind.js';
 import { slotParts } from '../model/slots.js';
-import { poolCloseReasons } from '../model/unbudgeted.js';
+import { poolCloseReasons } from '../model/pool-closes.js';
 
 export const METRIC_PREFIX = 'coder_pg_capacity_';
 

@@ -25,9 +25,6 @@ export interface ReplicaChurn {
   byReason: Record<PoolCloseReason, number | null>;
 }
 
-// The reasons live in pool-closes.ts; src/contract/metrics.ts still imports them from here.
-export { poolCloseReasons, type PoolCloseReason } from './pool-closes.js';
-
 export interface UnbudgetedUse {
   /** Per owner with any; empty when none. */
   idleInTransaction: IdleInTransaction[];

@@ -6,29 +6,26 @@
 // operator lowers CODER_PG_CONN_MAX_OPEN to 8 and the replicas roll, it must resolve.
 
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { fileURLToPath } from 'node:url';
-import { startReferenceCluster, type ReferenceCluster } from '../../dev/reference-scenario.js';
 import { startStandInReplica, type StandInReplica } from '../../dev/stand-in-replica.js';
-import { startTestDaemon, type RunningDaemon } from '../support/daemon.js';
-import { findAlert, startPrometheusStack, type PrometheusStack } from '../support/prometheus-stack.js';
+import { alertingScenario, type AlertingScenario } from '../support/alerting-scenario.js';
+import { findAlert } from '../support/prometheus-stack.js';
 import { coderUrl } from '../support/scenario.js';
 
-const ruleFile = fileURLToPath(new URL('../../alerts/coder-pg-capacity.rules.yml', import.meta.url));
 const ALERT = 'CoderPostgresBudgetOvercommitted';
 const POOL_MAX_AFTER = 8; // what the daemon recommends for this scenario
 const OPEN_PER_REPLICA = 5;
 
-let cluster: ReferenceCluster | undefined;
+// The reference scenario, with Prometheus and Alertmanager watching it: available 57,
+// other 8 (7 + the monitor), three replicas at pool max 20 holding 5 + 1 each.
+const scenario = alertingScenario();
+let started: AlertingScenario;
 let replicas: StandInReplica[] = [];
-let daemon: RunningDaemon | undefined;
-let prometheus: PrometheusStack | undefined;
 
-// Everything started here is stopped here, also when a step above failed half way.
-afterAll(async () => {
-  await prometheus?.stop();
-  await daemon?.stop();
-  await cluster?.stop();
-}, 60_000);
+beforeAll(async () => {
+  started = await scenario.start();
+  replicas = started.cluster.replicas;
+}, 120_000);
+afterAll(() => scenario.stop(), 60_000);
 
 function standIn(connectionString: string, poolMax: number, address: string, port: number): Promise<StandInReplica> {
   return startStandInReplica({ connectionString, poolMax, open: OPEN_PER_REPLICA, inUse: 2, address, port, applicationName: '' });
@@ -42,25 +39,9 @@ async function restartWithPoolMax(index: number, poolMax: number, connectionStri
   replicas[index] = await standIn(connectionString, poolMax, hostname, Number(port));
 }
 
-// The reference scenario, with Prometheus and Alertmanager watching it: available 57,
-// other 8 (7 + the monitor), three replicas at pool max 20 holding 5 + 1 each.
-beforeAll(async () => {
-  cluster = await startReferenceCluster();
-  replicas = cluster.replicas;
-  daemon = await startTestDaemon(cluster.daemonArgs);
-  const running = daemon;
-  await vi.waitFor(async () => expect(await running.sample('coder_pg_capacity_replicas', { count: 'observed' })).toBe(3), { timeout: 10_000 });
-
-  prometheus = await startPrometheusStack({
-    scrapeTargets: [new URL(daemon.url).host],
-    ruleFile,
-    forOverride: '3s',
-  });
-}, 120_000);
-
 describe('alerts end to end: daemon, Prometheus and Alertmanager on a real PostgreSQL', () => {
   it('an overcommitted budget pages with its figures, and resolves once CODER_PG_CONN_MAX_OPEN is lowered to 8', async () => {
-    const stack = prometheus!;
+    const stack = started.prometheus;
     // available 57 - other 8 (7 + the monitor) = 49 left for Coder; budget 3 x (20 + 1) = 63.
     const firing = await stack.webhook.waitFor((payload) => findAlert(payload, ALERT, 'firing') !== undefined, 40_000);
     const alert = findAlert(firing, ALERT, 'firing')!;
@@ -71,7 +52,7 @@ describe('alerts end to end: daemon, Prometheus and Alertmanager on a real Postg
 
     // The operator follows the runbook: CODER_PG_CONN_MAX_OPEN=8, and the Deployment
     // rolls the replicas one by one (same addresses, as behind a Service).
-    for (let i = 0; i < replicas.length; i++) await restartWithPoolMax(i, POOL_MAX_AFTER, coderUrl(cluster!.server));
+    for (let i = 0; i < replicas.length; i++) await restartWithPoolMax(i, POOL_MAX_AFTER, coderUrl(started.cluster.server));
 
     // It fits again as soon as two replicas run at 8 (9 + 9 + 21 = 39 <= 49).
     await stack.webhook.waitFor((payload) => findAlert(payload, ALERT, 'resolved') !== undefined, 40_000);

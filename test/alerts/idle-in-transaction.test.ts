@@ -5,38 +5,26 @@
 // threshold (60 s) is not shortened, so this test waits for real: about 95 s.
 
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { fileURLToPath } from 'node:url';
-import { startReferenceCluster, type ReferenceCluster } from '../../dev/reference-scenario.js';
-import { startTestDaemon, type RunningDaemon } from '../support/daemon.js';
-import { findAlert, startPrometheusStack, type PrometheusStack } from '../support/prometheus-stack.js';
+import { alertingScenario, type AlertingScenario } from '../support/alerting-scenario.js';
+import { findAlert } from '../support/prometheus-stack.js';
 
-const ruleFile = fileURLToPath(new URL('../../alerts/coder-pg-capacity.rules.yml', import.meta.url));
 const ALERT = 'CoderPostgresIdleInTransaction';
 
-let cluster: ReferenceCluster | undefined;
-let daemon: RunningDaemon | undefined;
-let prometheus: PrometheusStack | undefined;
-
-afterAll(async () => {
-  await prometheus?.stop();
-  await daemon?.stop();
-  await cluster?.stop();
-}, 60_000);
-
 // The session goes idle in its transaction first: the stack's start-up counts towards its 90 s.
+const scenario = alertingScenario({ prepare: (cluster) => cluster.replicas[0]!.setIdleInTransaction(1) });
+let started: AlertingScenario;
+
 beforeAll(async () => {
-  cluster = await startReferenceCluster();
-  await cluster.replicas[0]!.setIdleInTransaction(1);
-  daemon = await startTestDaemon(cluster.daemonArgs);
-  prometheus = await startPrometheusStack({ scrapeTargets: [new URL(daemon.url).host], ruleFile, forOverride: '3s' });
+  started = await scenario.start();
 }, 120_000);
+afterAll(() => scenario.stop(), 60_000);
 
 describe('a Coder session idle in a transaction, with a real PostgreSQL, Prometheus and Alertmanager', () => {
   it('after 90 s /metrics shows its age (about 90) for owner coder, CoderPostgresIdleInTransaction has fired, and the status page names it', async () => {
-    const running = daemon!;
+    const running = started.daemon;
     const age = () => running.sample('coder_pg_capacity_oldest_idle_in_transaction_seconds', { owner: 'coder' });
 
-    const firing = await prometheus!.webhook.waitFor((payload) => findAlert(payload, ALERT, 'firing') !== undefined, 120_000);
+    const firing = await started.prometheus.webhook.waitFor((payload) => findAlert(payload, ALERT, 'firing') !== undefined, 120_000);
     const alert = findAlert(firing, ALERT, 'firing')!;
     expect(alert.labels).toMatchObject({ severity: 'warning', owner: 'coder', job: 'coder-pg-capacity' });
     expect(alert.annotations.description).toMatch(/has been so for 1m \d+s; 1 of Coder's connections are idle in a transaction/);

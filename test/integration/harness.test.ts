@@ -1,22 +1,10 @@
 // Proves the test PostgreSQL harness does what every other integration test relies on.
 import { existsSync } from 'node:fs';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REFERENCE, REFERENCE_ADDRESSES, startReferenceCluster, type ReferenceCluster } from '../../dev/reference-scenario.js';
-import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { queryOnce, startPostgres, type TestPostgres } from '../support/postgres.js';
 
 const STARTUP_MS = 120_000;
-
-async function queryOnce<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return (await client.query<T>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 describe('the test PostgreSQL', () => {
   let server: TestPostgres;

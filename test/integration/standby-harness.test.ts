@@ -1,23 +1,11 @@
 // Proves the streaming standby of the harness (dev/standby.ts) on whichever major runs:
 // `npm run test:matrix -- 13` runs it on PostgreSQL 13, and so on.
 import { existsSync } from 'node:fs';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStandby, type TestStandby } from '../../dev/standby.js';
-import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { queryOnce, startPostgres, type TestPostgres } from '../support/postgres.js';
 
 const STARTUP_MS = 120_000;
-
-async function queryOnce<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return (await client.query<T>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 describe('a streaming standby of the test PostgreSQL', () => {
   let primary: TestPostgres;
