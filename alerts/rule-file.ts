@@ -4,6 +4,7 @@
 
 import YAML, { Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import { DEFAULT_RUNBOOK_URL_BASE } from '../scripts/runbook-urls.mjs';
+import { wrap } from '../src/views/terminal-report.js';
 import { ownLabelsOf, selectorPreamble } from './promql.js';
 import { isAlert, type AlertRule, type RecordingRule, type RuleGroup } from './rule.js';
 import { budgetRules } from './rules/budget.js';
@@ -72,24 +73,8 @@ function alertNode(doc: YAML.Document, rule: AlertRule, runbookBase: string): YA
 /** The why above the expr line, wrapped as the rest of the file. */
 function explain(node: YAMLMap, why: string): void {
   const expr = node.items.find((pair) => (pair.key as Scalar).value === 'expr');
-  if (expr) (expr.key as Scalar).commentBefore = wrap(why, 88).map((line) => ` ${line}`).join('\n');
+  if (expr) (expr.key as Scalar).commentBefore = ` ${wrap(why, 89, ' ')}`;
   node.spaceBefore = true;
-}
-
-/** Words into lines of at most `width` characters. */
-function wrap(text: string, width: number): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(/\s+/)) {
-    if (line !== '' && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else {
-      line = line === '' ? word : `${line} ${word}`;
-    }
-  }
-  if (line !== '') lines.push(line);
-  return lines;
 }
 
 function recordNode(doc: YAML.Document, rule: RecordingRule): YAMLMap {
@@ -107,7 +92,7 @@ export function ruleFileText(runbookBase = DEFAULT_RUNBOOK_URL_BASE): string {
     for (const rule of group.rules) rules.add(isAlert(rule) ? alertNode(doc, rule, runbookBase) : recordNode(doc, rule));
     const node = doc.createNode({ name: group.name }) as YAMLMap;
     node.set('rules', rules);
-    node.commentBefore = wrap(`--- ${group.about} ---`, 88).map((line) => ` ${line}`).join('\n');
+    node.commentBefore = ` ${wrap(`--- ${group.about} ---`, 89, ' ')}`;
     node.spaceBefore = true;
     groups.add(node);
   }

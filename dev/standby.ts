@@ -23,30 +23,16 @@ export interface StartStandbyOptions {
   applicationName?: string;
 }
 
-export interface TestStandby {
-  port: number;
-  host: '127.0.0.1';
-  /** The primary's superuser and password: the standby is a copy of its cluster. */
-  user: 'postgres';
-  password: string;
-  majorVersion: number;
-  /** The copy of the primary's data directory the standby runs on; removed by stop(). */
-  dataDir: string;
+/**
+ * A standby is reached like the primary it copies (TestPostgres: the same superuser and
+ * password, url() and admin()); stop() and destroy() end it by its PID, delete its
+ * directory and drop its slot on the primary if the primary still runs.
+ */
+export interface TestStandby extends Pick<TestPostgres, 'port' | 'host' | 'user' | 'password' | 'majorVersion' | 'dataDir' | 'url' | 'admin' | 'stop' | 'destroy'> {
   /** The standby's postmaster. */
   pid: number;
   /** The physical replication slot on the primary that keeps WAL for the standby; dropped by stop(). */
   slotName: string;
-  /** A postgres:// URL to the standby, as TestPostgres.url(). */
-  url(database?: string, user?: string, password?: string): string;
-  /** A connected superuser client on the standby's database "postgres"; the caller ends it. */
-  admin(): Promise<pg.Client>;
-  /**
-   * Stops the standby by its PID (fast shutdown), deletes its directory and drops its slot
-   * on the primary if the primary still runs.
-   */
-  stop(): Promise<void>;
-  /** The same as stop(), named as TestPostgres names it. */
-  destroy(): Promise<void>;
   /** The last lines the standby printed, oldest first. */
   recentLog(): string[];
 }
