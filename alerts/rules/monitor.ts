@@ -2,7 +2,7 @@
 // or cannot judge.
 
 import { blindReasons, type BlindReason } from '../../src/model/blind.js';
-import { alertLabel, m, max, query } from '../promql.js';
+import { MONITOR_LABELS, alertLabel, m, max, query } from '../promql.js';
 import type { RuleGroup } from '../rule.js';
 
 /** What each blind reason means for the operator, in the alert's words. */
@@ -25,6 +25,9 @@ const blindWording: Record<BlindReason, string> = {
 
 const byReason = `${blindReasons.map((reason, i) => `{{ ${i === 0 ? 'if' : 'else if'} eq $labels.reason "${reason}" }}${blindWording[reason]}`).join('')}{{ else }}reports blind reason {{ $labels.reason }}{{ end }}`;
 
+/** Any build of a deployment's monitors: an upgrade in progress is still one deployment. */
+const anyBuild = (expr: string) => `max without (${[...MONITOR_LABELS, 'version'].join(', ')}) (${expr})`;
+
 /** "of job coder-pg-capacity in cluster a": which deployment, on a fleet too. */
 const ofDeployment = 'of job {{ $labels.job }}{{ with $labels.cluster }} in cluster {{ . }}{{ end }}';
 
@@ -36,7 +39,7 @@ export const monitorRules: RuleGroup = {
       alert: 'CoderPostgresCapacityMonitorDown',
       why:
         "First: no monitor is scraped at all, anywhere. Second (value 1): a deployment (job, cluster, ...) whose monitors reported within the last hour and none does now, so that with several clusters on one Prometheus one cluster's silence is not hidden by another's monitors; `version` is left out so that an upgrade in progress counts as one deployment, and it gives way to the first when nothing is scraped at all (one page, not two). Third (value 0): max, PostgreSQL counts as unreachable only when no monitor of the deployment reaches it (one monitor's network trouble is that monitor's), unless a monitor was refused for want of a free slot: then PostgreSQL is up and full, which CoderPostgresConnectionsExhausted reports. One rule, so that the causes share a name and severity.",
-      expr: `absent(${m('build_info')})\nor\n(\n    max without (instance, pod, version) (max_over_time(${m('build_info')}[1h]))\n  unless\n    max without (instance, pod, version) (${m('build_info')})\n  unless on ()\n    absent(${m('build_info')})\n)\nor\n(\n    ${max(m('postgres_up'))} == 0\n  unless\n    ${max(m('postgres_full'))} == 1\n)`,
+      expr: `absent(${m('build_info')})\nor\n(\n    ${anyBuild(`max_over_time(${m('build_info')}[1h])`)}\n  unless\n    ${anyBuild(m('build_info'))}\n  unless on ()\n    absent(${m('build_info')})\n)\nor\n(\n    ${max(m('postgres_up'))} == 0\n  unless\n    ${max(m('postgres_full'))} == 1\n)`,
       for: '5m',
       severity: 'critical',
       summary: `{{ if not $labels.job }}No coder-pg-capacity monitor is being scraped{{ else if eq $value 1.0 }}No coder-pg-capacity monitor ${ofDeployment} is being scraped{{ else }}No coder-pg-capacity monitor ${ofDeployment} can reach PostgreSQL{{ end }}; PostgreSQL connection capacity is unwatched.`,
