@@ -4,6 +4,8 @@
 //
 //   npm run generate                   writes what differs
 //   npm run generate -- --check        writes nothing; exits 1 naming each file that differs
+//   npm run generate -- --check --root DIR
+//        compares the generated files under DIR instead (a copy of the tree; for the tests)
 //   npm run generate -- --runbook-url-base URL --rules-out FILE
 //        a plain Prometheus rule file with its runbook links on URL (FILE - is stdout)
 //   npm run generate -- --runbook-url-base URL --prometheusrule-out FILE
@@ -23,10 +25,11 @@ import { DEFAULT_RUNBOOK_URL_BASE, checkRunbookUrlBase } from './runbook-urls.mj
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DASHBOARD_FILE = 'grafana/coder-pg-capacity.json';
 
-const usage = 'usage: npm run generate -- [--check] [--runbook-url-base URL (--rules-out FILE | --prometheusrule-out FILE)]';
+const usage = 'usage: npm run generate -- [--check [--root DIR]] [--runbook-url-base URL (--rules-out FILE | --prometheusrule-out FILE)]';
 
 interface Options {
   check: boolean;
+  root: string;
   runbookUrlBase: string | undefined;
   rulesOut: string | undefined;
   prometheusRuleOut: string | undefined;
@@ -34,8 +37,8 @@ interface Options {
 
 /** --flag, --flag value and --flag=value; anything else is an error. */
 function parseArgs(args: string[]): Options {
-  const options: Options = { check: false, runbookUrlBase: undefined, rulesOut: undefined, prometheusRuleOut: undefined };
-  const valued = { '--runbook-url-base': 'runbookUrlBase', '--rules-out': 'rulesOut', '--prometheusrule-out': 'prometheusRuleOut' } as const;
+  const options: Options = { check: false, root: repo, runbookUrlBase: undefined, rulesOut: undefined, prometheusRuleOut: undefined };
+  const valued = { '--runbook-url-base': 'runbookUrlBase', '--rules-out': 'rulesOut', '--prometheusrule-out': 'prometheusRuleOut', '--root': 'root' } as const;
   for (let i = 0; i < args.length; i++) {
     const [flag = '', inline] = (args[i] ?? '').split(/=(.*)/s, 2);
     if (flag === '--check' && inline === undefined) {
@@ -55,16 +58,16 @@ function parseArgs(args: string[]): Options {
   return options;
 }
 
-const read = (relative: string) => readFile(path.join(repo, relative), 'utf8').catch(() => null);
+const read = (root: string, relative: string) => readFile(path.join(root, relative), 'utf8').catch(() => null);
 
-/** Every generated file and the text the contract gives it. */
-async function generatedFiles(): Promise<Map<string, string>> {
+/** Every generated file and the text the contract gives it; the docs pages' prose is read from `root`. */
+async function generatedFiles(root: string): Promise<Map<string, string>> {
   const rules = ruleFileText(DEFAULT_RUNBOOK_URL_BASE);
   const dashboard = dashboardJson();
   const files = new Map([[RULES_FILE, rules], [DASHBOARD_FILE, dashboard]]);
   for (const [file, text] of await manifestFiles(rules, dashboard, DEFAULT_RUNBOOK_URL_BASE)) files.set(file, text);
   for (const [file, tables] of Object.entries(docsTables)) {
-    const page = await read(file);
+    const page = await read(root, file);
     if (page === null) throw new Error(`cannot read ${file}, whose tables are generated`);
     files.set(file, withTables(file, page, tables));
   }
@@ -81,7 +84,7 @@ async function writeOut(file: string, content: string): Promise<void> {
 }
 
 async function main(args: string[]): Promise<number> {
-  const { check, runbookUrlBase, rulesOut, prometheusRuleOut } = parseArgs(args);
+  const { check, root, runbookUrlBase, rulesOut, prometheusRuleOut } = parseArgs(args);
   if (rulesOut || prometheusRuleOut) {
     const base = runbookUrlBase ?? DEFAULT_RUNBOOK_URL_BASE;
     const rules = ruleFileText(base);
@@ -91,12 +94,12 @@ async function main(args: string[]): Promise<number> {
   }
   if (runbookUrlBase !== undefined) throw new Error(`--runbook-url-base needs --rules-out or --prometheusrule-out: the committed files keep the default base\n${usage}`);
   const stale: string[] = [];
-  for (const [relative, content] of await generatedFiles()) {
-    if ((await read(relative)) === content) continue;
+  for (const [relative, content] of await generatedFiles(root)) {
+    if ((await read(root, relative)) === content) continue;
     if (check) {
       stale.push(relative);
     } else {
-      await writeFile(path.join(repo, relative), content);
+      await writeFile(path.join(root, relative), content);
       process.stdout.write(`wrote ${relative}\n`);
     }
   }
