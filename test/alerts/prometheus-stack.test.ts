@@ -23,6 +23,8 @@ function exposition(budget: number): string {
     `coder_pg_capacity_available_connections ${available}`,
     '# TYPE coder_pg_capacity_other_connections gauge',
     `coder_pg_capacity_other_connections ${other}`,
+    '# TYPE coder_pg_capacity_coder_available_connections gauge',
+    `coder_pg_capacity_coder_available_connections ${available - other}`,
     '# TYPE coder_pg_capacity_postgres_up gauge',
     'coder_pg_capacity_postgres_up 1',
     '# TYPE coder_pg_capacity_build_info gauge',
@@ -44,7 +46,7 @@ describe('Prometheus and Alertmanager test stack', () => {
   }, 30_000);
 
   it('an overcommitted budget reaches the webhook firing, then resolved once it fits', async () => {
-    let budget = 63; // 97 available - 48 other = 49 for Coder: headroom -14
+    let budget = 63; // 97 available - 48 other = 49 left for Coder: headroom -14
     exporter = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(exposition(budget));
     });
@@ -66,7 +68,7 @@ describe('Prometheus and Alertmanager test stack', () => {
     expect(alert.labels).toMatchObject({ severity: 'critical', phase: 'steady', job: 'coder-pg-capacity' });
     expect(alert.labels.instance).toBeUndefined();
     expect(alert.annotations.description).toContain(
-      'Steady-state budget 63 connections > 49 available to Coder',
+      'Steady-state budget 63 connections > 49 left for Coder',
     );
     expect(alert.annotations.description).toContain('budget headroom -14 connections');
 

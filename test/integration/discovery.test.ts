@@ -11,6 +11,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startStandInReplica, type StandInReplica } from '../../dev/stand-in-replica.js';
 import { startTestDaemon, type RunningDaemon } from '../support/daemon.js';
+import { CREATE_CODER_REPLICAS_TABLE } from '../support/coder-replicas-table.js';
 import { startDnsServer, type TestDnsServer } from '../support/dns-server.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { coderUrl, createCoderCluster, monitorUrl } from '../support/scenario.js';
@@ -132,20 +133,15 @@ describe("--coder.replicas-from-db with Coder's replicas table", () => {
   }
 
   beforeAll(async () => {
-    // Coder's table in the columns the monitor reads; coderd heartbeats every 5 s and
-    // counts as alive for 15 s.
-    await asCoder(`CREATE TABLE replicas (
-      id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-      hostname text NOT NULL,
-      created_at timestamptz NOT NULL DEFAULT now(),
-      updated_at timestamptz NOT NULL DEFAULT now(),
-      "primary" boolean NOT NULL DEFAULT true
-    )`);
+    // Coder's table with Coder's columns; coderd heartbeats every 5 s and counts as alive for 15 s.
+    await asCoder(CREATE_CODER_REPLICAS_TABLE);
     await asCoder('GRANT SELECT ON replicas TO monitor');
     // 4 live coderd replicas, 1 that stopped heartbeating a minute ago, 1 workspace proxy.
-    await asCoder(`INSERT INTO replicas (hostname, updated_at, "primary") VALUES
-      ('coder-0', now(), true), ('coder-1', now(), true), ('coder-2', now(), true), ('coder-3', now(), true),
-      ('coder-gone', now() - interval '1 minute', true), ('wsproxy-0', now(), false)`);
+    await asCoder(`INSERT INTO replicas (hostname, relay_address, database_latency, version, updated_at, "primary") VALUES
+      ('coder-0', 'http://10.2.0.10:6060', 800, 'v2.30.0', now(), true), ('coder-1', 'http://10.2.0.11:6060', 800, 'v2.30.0', now(), true),
+      ('coder-2', 'http://10.2.0.12:6060', 800, 'v2.30.0', now(), true), ('coder-3', 'http://10.2.0.13:6060', 800, 'v2.30.0', now(), true),
+      ('coder-gone', 'http://10.2.0.14:6060', 800, 'v2.30.0', now() - interval '1 minute', true),
+      ('wsproxy-0', 'http://10.2.0.15:6060', 800, 'v2.30.0', now(), false)`);
     dnsServer.set(name, { a: ['127.0.0.2', '127.0.0.3'] });
     daemon = await startMonitor(name, ['--coder.replicas-from-db']);
   });
