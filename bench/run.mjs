@@ -132,7 +132,7 @@ async function main({ write, quick }) {
   add('2 PostgreSQL', postgresCost.rows);
   for (const d of postgresCost.detail) {
     notes.push(
-      `Case 2 at ${d.level} idle connections: our statement's round trip (PostgresSource roundTripSeconds) was ${d.oursRoundTripMs.toFixed(2)} ms (median); ` +
+      `Case 2 at ${d.level} idle connections: the round trip of an empty statement before the poll's (PostgresSource roundTripSeconds, the network and PostgreSQL's answer) was ${d.oursRoundTripMs.toFixed(2)} ms (median); ` +
         `per poll we sent ${Math.round(d.oursCounts.bytesToServer)} bytes, postgres_exporter ${Math.round(d.exporterCounts.bytesToServer)}.`,
     );
   }
