@@ -129,7 +129,10 @@ beforeAll(async () => {
     (prometheus: PrometheusServer) => prometheus.stop(),
   );
   // No scrape targets of its own: it only receives, evaluates the rules and notifies.
-  central = await startPrometheusStack({ ruleFile, forOverride: '3s', enableRemoteWriteReceiver: true, port: centralPort });
+  // MonitorDown keeps a minute: until the clusters' first remote writes land (seconds, more
+  // on a busy machine) the central has no build_info at all, which is that alert's first
+  // arm; in production its `for: 5m` rides out a ruler's start the same way.
+  central = await startPrometheusStack({ ruleFile, forOverride: '3s', forByAlert: { [MONITOR_DOWN]: '1m' }, enableRemoteWriteReceiver: true, port: centralPort });
   cleanups.push(() => central.stop());
 }, 120_000);
 
@@ -175,8 +178,8 @@ describe('a fleet on one Prometheus: two clusters remote-writing to a central ru
     // The staying monitor no longer sees the leaving one's connection: 49 left for Coder, -14.
     await vi.waitFor(async () => expect(await figures(staying)).toMatchObject({ otherHeld: 8, leftForCoder: 49, headroom: -14 }), { timeout: 10_000, interval: 250 });
 
-    // Ten evaluations, well past MonitorDown's shortened `for:` (3 s): it never even goes
-    // pending, and each cluster keeps exactly one overcommit alert, firing throughout.
+    // Ten evaluations: MonitorDown never even goes pending (its expression is never true
+    // for either cluster), and each cluster keeps exactly one overcommit alert, firing throughout.
     const until = Date.now() + 10_000;
     while (Date.now() < until) {
       const alerts = await central.alerts();

@@ -67,6 +67,8 @@ export interface PrometheusStackOptions extends PrometheusOptions {
   ruleFile: string;
   /** Rewrites every rule's `for:` in the copy, e.g. '5s', so alerts fire within a test. */
   forOverride?: string;
+  /** A `for:` of its own for some alerts (by name), over forOverride: one that must ride out the stack's own start-up. */
+  forByAlert?: Record<string, string>;
 }
 
 /** One alert of Alertmanager's webhook payload (version 4). */
@@ -214,8 +216,11 @@ async function waitUntilReady(proc: ManagedProcess, url: string, timeoutMs: numb
   throw new Error(`${proc.name} not ready at ${url} after ${timeoutMs} ms (${lastError}):\n${proc.log()}`);
 }
 
-/** The rule file's text with every rule's `for:` set to `forOverride` (rules without one keep none). */
-export async function rewriteRuleFile(ruleFile: string, forOverride?: string): Promise<string> {
+/**
+ * The rule file's text with every rule's `for:` set to `forOverride`, or to its alert's
+ * entry in `forByAlert` (rules without a `for:` keep none).
+ */
+export async function rewriteRuleFile(ruleFile: string, forOverride?: string, forByAlert: Record<string, string> = {}): Promise<string> {
   const text = await readFile(ruleFile, 'utf8');
   if (forOverride === undefined) return text;
   const doc = parseDocument(text);
@@ -227,7 +232,7 @@ export async function rewriteRuleFile(ruleFile: string, forOverride?: string): P
     if (!isSeq(rules)) continue;
     for (const rule of rules.items) {
       if (isMap(rule) && rule.has('for')) {
-        rule.set('for', forOverride);
+        rule.set('for', forByAlert[String(rule.get('alert'))] ?? forOverride);
         rewritten += 1;
       }
     }
@@ -428,7 +433,7 @@ export async function startPrometheusStack(opts: PrometheusStackOptions): Promis
     await waitUntilReady(alertmanager, `${alertmanagerUrl}/-/ready`, 30_000);
 
     const ruleFile = path.join(dir, 'rules.yml');
-    await writeFile(ruleFile, await rewriteRuleFile(opts.ruleFile, opts.forOverride));
+    await writeFile(ruleFile, await rewriteRuleFile(opts.ruleFile, opts.forOverride, opts.forByAlert));
     const prometheus = await launchPrometheus(owned, opts, { ruleFile, alertmanagerPort: amPort });
 
     return { prometheusUrl: prometheus.url, alertmanagerUrl, webhook, query: prometheus.query, alerts: prometheus.alerts, stop };
